@@ -1,0 +1,38 @@
+"""The catalog's composition root: the one place where real or fake adapters are chosen and wired."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from services.catalog.storage.uow import CatalogUnitOfWork
+from shared.auth import TokenService
+from shared.bus import Bus, KafkaBus
+from shared.config import Settings
+from shared.db import create_engine
+from shared.outbox import UdpDoorbell
+
+MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
+
+
+@dataclasses.dataclass
+class Catalog:
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    tokens: TokenService
+    uow_factory: Callable[[], CatalogUnitOfWork]
+
+
+def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Catalog:
+    engine = engine or create_engine(settings.database_url)
+    doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
+    return Catalog(
+        settings=settings,
+        engine=engine,
+        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="catalog"),
+        tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
+        uow_factory=lambda: CatalogUnitOfWork(engine, doorbell=doorbell),
+    )

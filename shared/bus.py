@@ -1,0 +1,268 @@
+"""The message bus: a kafka-python implementation and an in-memory twin with the same behaviour for unit tests."""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import zlib
+from typing import Iterable, Protocol, Sequence
+
+import structlog
+
+from shared.topics import TOPICS, TopicSpec
+
+log = structlog.get_logger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: str
+    value: bytes
+    headers: Headers = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: Headers
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value.decode(errors="replace") if value is not None else None
+        return None
+
+
+class PublishFailed(RuntimeError):
+    pass
+
+
+class Publisher(Protocol):
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send all messages and return only once the broker acknowledged every one; raise PublishFailed otherwise."""
+
+    def close(self) -> None: ...
+
+
+class Subscription(Protocol):
+    def poll(self, timeout_s: float) -> list[Message]: ...
+    def commit(self, message: Message) -> None:
+        """Mark everything up to and including `message` in its partition as done for the group."""
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publisher(self) -> Publisher: ...
+    def subscribe(self, topics: Sequence[str], group: str) -> Subscription: ...
+    def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None: ...
+
+
+# --- Kafka -------------------------------------------------------------------------------------------
+
+
+class KafkaBus:
+    def __init__(self, bootstrap_servers: str, client_id: str = "dealgate"):
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+
+    def publisher(self) -> "KafkaPublisher":
+        return KafkaPublisher(self.bootstrap_servers, self.client_id)
+
+    def subscribe(self, topics: Sequence[str], group: str) -> "KafkaSubscription":
+        return KafkaSubscription(self.bootstrap_servers, topics, group, self.client_id)
+
+    def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None:
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin")
+        try:
+            existing = set(admin.list_topics())
+            missing = [
+                NewTopic(name=s.name, num_partitions=s.partitions, replication_factor=1, topic_configs=s.config)
+                for s in specs if s.name not in existing
+            ]
+            if missing:
+                try:
+                    admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    pass  # another process created them first: that is the state we wanted
+        finally:
+            admin.close()
+
+
+class KafkaPublisher:
+    def __init__(self, bootstrap_servers: str, client_id: str):
+        from kafka import KafkaProducer
+
+        # acks=all + idempotence: an acknowledged send is on every in-sync replica, and producer retries
+        # never write a duplicate. Every send is checked (future.get) before the outbox row is marked.
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=1,
+            max_block_ms=10_000,
+            request_timeout_ms=10_000,
+            delivery_timeout_ms=30_000,
+            allow_auto_create_topics=False,
+        )
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        from kafka.errors import KafkaError
+
+        try:
+            futures = [
+                self._producer.send(m.topic, key=m.key.encode(), value=m.value, headers=m.headers)
+                for m in messages
+            ]
+            self._producer.flush(timeout=30)
+            for future in futures:
+                future.get(timeout=30)
+        except KafkaError as exc:
+            raise PublishFailed(str(exc)) from exc
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)
+
+
+class KafkaSubscription:
+    def __init__(self, bootstrap_servers: str, topics: Sequence[str], group: str, client_id: str):
+        from kafka import KafkaConsumer
+
+        self._consumer = KafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,  # offsets are committed only after the database transaction
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=300_000,
+            fetch_max_wait_ms=50,
+        )
+
+    def poll(self, timeout_s: float) -> list[Message]:
+        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
+        messages = []
+        for records in batches.values():
+            for r in records:
+                messages.append(Message(
+                    topic=r.topic, partition=r.partition, offset=r.offset,
+                    key=r.key.decode() if r.key is not None else None, value=r.value or b"",
+                    headers=list(r.headers or []),
+                ))
+        return messages
+
+    def commit(self, message: Message) -> None:
+        from kafka import TopicPartition
+        from kafka.structs import OffsetAndMetadata
+
+        tp = TopicPartition(message.topic, message.partition)
+        self._consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "", -1)})
+
+    def seek_back(self, message: Message) -> None:
+        """Make the next poll return `message` again (used when a batch is abandoned half-way)."""
+        from kafka import TopicPartition
+
+        self._consumer.seek(TopicPartition(message.topic, message.partition), message.offset)
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+# --- In memory ---------------------------------------------------------------------------------------
+
+
+class InMemoryBus:
+    """A single-process twin of Kafka: partitioned append-only logs, keyed partitioning, group offsets."""
+
+    def __init__(self, default_partitions: int = 3):
+        self._lock = threading.RLock()
+        self._default_partitions = default_partitions
+        self.logs: dict[str, list[list[Message]]] = {}
+        self.group_offsets: dict[tuple[str, str, int], int] = collections.defaultdict(int)
+        self.fail_publishes = 0  # tests set this to simulate a broker outage for the next N publish calls
+
+    def _log(self, topic: str) -> list[list[Message]]:
+        with self._lock:
+            if topic not in self.logs:
+                spec = next((s for s in TOPICS if s.name == topic), None)
+                self.logs[topic] = [[] for _ in range(spec.partitions if spec else self._default_partitions)]
+            return self.logs[topic]
+
+    def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None:
+        for spec in specs:
+            self._log(spec.name)
+
+    def publisher(self) -> "InMemoryPublisher":
+        return InMemoryPublisher(self)
+
+    def subscribe(self, topics: Sequence[str], group: str) -> "InMemorySubscription":
+        return InMemorySubscription(self, list(topics), group)
+
+    def append(self, outgoing: OutgoingMessage) -> Message:
+        with self._lock:
+            partitions = self._log(outgoing.topic)
+            index = zlib.crc32(outgoing.key.encode()) % len(partitions)
+            message = Message(outgoing.topic, index, len(partitions[index]), outgoing.key, outgoing.value,
+                              list(outgoing.headers))
+            partitions[index].append(message)
+            return message
+
+    def messages(self, topic: str) -> list[Message]:
+        with self._lock:
+            return [m for partition in self._log(topic) for m in partition]
+
+
+class InMemoryPublisher:
+    def __init__(self, bus: InMemoryBus):
+        self._bus = bus
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self._bus.fail_publishes > 0:
+            self._bus.fail_publishes -= 1
+            raise PublishFailed("broker unavailable (simulated)")
+        for message in messages:
+            self._bus.append(message)
+
+    def close(self) -> None:
+        pass
+
+
+class InMemorySubscription:
+    def __init__(self, bus: InMemoryBus, topics: list[str], group: str):
+        self._bus, self._topics, self._group = bus, topics, group
+        self._positions: dict[tuple[str, int], int] = {}
+
+    def poll(self, timeout_s: float = 0) -> list[Message]:
+        out: list[Message] = []
+        with self._bus._lock:
+            for topic in self._topics:
+                for index, partition in enumerate(self._bus._log(topic)):
+                    start = self._positions.get((topic, index), self._bus.group_offsets[(self._group, topic, index)])
+                    batch = partition[start:start + 200]
+                    out.extend(batch)
+                    self._positions[(topic, index)] = start + len(batch)
+        return out
+
+    def commit(self, message: Message) -> None:
+        with self._bus._lock:
+            self._bus.group_offsets[(self._group, message.topic, message.partition)] = message.offset + 1
+
+    def seek_back(self, message: Message) -> None:
+        self._positions[(message.topic, message.partition)] = message.offset
+
+    def close(self) -> None:
+        pass

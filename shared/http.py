@@ -1,0 +1,174 @@
+"""What every service's Flask app has in common: problem+json, auth, limits, probes, metrics and OpenAPI."""
+from __future__ import annotations
+
+import socket
+import time
+from typing import Callable
+
+import sqlalchemy as sa
+import structlog
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api, abort
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import TokenService, allow_anonymous, authenticate_request
+from shared.errors import problem_from_http_exception, problem_response
+from shared.logging import bind_correlation_id, unbind_request_context
+from shared.metrics import http_metrics, render_latest
+
+log = structlog.get_logger(__name__)
+MAX_BODY_BYTES = 1024 * 1024
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering every HTTP error as application/problem+json."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return problem_from_http_exception(error)
+
+    def _register_responses(self):
+        super()._register_responses()
+        self.spec.components.schema("Problem", {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+            "required": ["type", "title", "status", "detail"],
+        })
+
+
+def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],
+                    config_overrides: dict | None = None) -> tuple[Flask, ProblemApi]:
+    app = Flask(service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                              "bearerFormat": "JWT"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    app.config.update(config_overrides or {})
+    api = ProblemApi(app)
+    requests_total, request_seconds = http_metrics()
+
+    @app.before_request
+    def start_request():
+        g.started = time.perf_counter()
+        bind_correlation_id(request.headers.get(CORRELATION_HEADER))
+        if request.method != "OPTIONS":
+            authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None)
+        if request.method in ("POST", "PUT", "PATCH"):
+            _check_body()
+
+    @app.after_request
+    def finish_request(response: Response):
+        from shared.logging import current_correlation_id
+
+        response.headers[CORRELATION_HEADER] = current_correlation_id() or ""
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        requests_total.labels(service, request.method, endpoint, response.status_code).inc()
+        request_seconds.labels(service, request.method, endpoint).observe(time.perf_counter() - g.get("started", 0))
+        return response
+
+    @app.teardown_request
+    def end_request(_exc):
+        unbind_request_context()
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        if isinstance(error, HTTPException):
+            return problem_from_http_exception(error)
+        log.exception("http.unhandled_error", path=request.path)
+        return problem_response(500, "Something went wrong on our side; the error was logged.")
+
+    app.register_blueprint(_probes_blueprint(readiness))
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("api-docs."):  # the OpenAPI documents are public (SPEC section 3)
+            allow_anonymous(view)
+    return app, api
+
+
+def _check_body() -> None:
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        abort(413, message="The request body is larger than 1 MiB.")
+    has_body = bool(length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if not has_body:
+        return
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        abort(415, message="Send the body as application/json.")
+    if request.get_json(silent=True) is None:
+        try:
+            request.get_data(cache=True)
+        except HTTPException:
+            raise
+        abort(400, message="The request body is not valid JSON.")
+
+
+def _probes_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
+    probes = Blueprint("probes", __name__)
+
+    @probes.get("/healthz")
+    @allow_anonymous
+    def healthz():
+        return jsonify(status="ok", service=current_app.name)
+
+    @probes.get("/readyz")
+    @allow_anonymous
+    def readyz():
+        checks, ready = {}, True
+        for name, check in readiness.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+                ready = False
+        return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+    @probes.get("/metrics")
+    @allow_anonymous
+    def metrics():
+        body, content_type = render_latest()
+        return Response(body, content_type=content_type)
+
+    return probes
+
+
+def database_check(engine: Engine) -> Callable[[], None]:
+    def check() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    return check
+
+
+def kafka_check(bootstrap_servers: str, cache_s: float = 2.0) -> Callable[[], None]:
+    """A TCP handshake with the first reachable bootstrap broker, cached briefly so probes stay cheap."""
+    state = {"ok_until": 0.0}
+
+    def check() -> None:
+        if time.monotonic() < state["ok_until"]:
+            return
+        errors = []
+        for server in bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
+                    state["ok_until"] = time.monotonic() + cache_s
+                    return
+            except OSError as exc:
+                errors.append(f"{server}: {exc}")
+        raise ConnectionError("; ".join(errors))
+    return check

@@ -1,0 +1,163 @@
+"""Idempotent consumption: each event's effect and its id commit together; the offset is committed after."""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Callable, Mapping
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Connection
+
+from shared.bus import Message, OutgoingMessage, Publisher, Subscription
+from shared.events import CORRELATION_HEADER, CloudEvent
+from shared.logging import bind_correlation_id, unbind_request_context
+from shared.topics import dlq_name
+
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 3
+
+
+def define_inbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "processed_events", metadata,
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+class Inbox:
+    def __init__(self, connection: Connection, table: sa.Table):
+        self._connection = connection
+        self._table = table
+
+    def mark_processed(self, event: CloudEvent, topic: str) -> bool:
+        """Record the event id; False when it was already processed (so the caller applies nothing)."""
+        from shared.events import utcnow
+
+        exists = self._connection.execute(
+            sa.select(self._table.c.event_id).where(self._table.c.event_id == event.id)).first()
+        if exists:
+            return False
+        # The primary key still guards a race between two consumers: the loser's transaction fails and retries.
+        self._connection.execute(self._table.insert().values(
+            event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow()))
+        return True
+
+
+EventHandler = Callable[..., None]  # handler(event, *, uow)
+
+
+class EventConsumer:
+    """Polls a subscription and applies each event exactly once in effect.
+
+    For every message: parse, then in ONE transaction record the event id and apply the handler, then commit
+    the offset. A failing message is retried; after MAX_ATTEMPTS it goes to <topic>.dlq with the error in
+    its headers, and the consumer moves on.
+    """
+
+    def __init__(self, *, subscription: Subscription, uow_factory: Callable, handlers: Mapping[str, EventHandler],
+                 dlq_publisher_factory: Callable[[], Publisher], service: str,
+                 on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
+                 on_dead_letter: Callable[[Message, str], None] | None = None,
+                 retry_backoff_s: float = 0.05):
+        self._subscription = subscription
+        self._uow_factory = uow_factory
+        self._handlers = handlers
+        self._dlq_publisher_factory = dlq_publisher_factory
+        self._dlq_publisher: Publisher | None = None
+        self._service = service
+        self._on_applied = on_applied or (lambda message, event, applied: None)
+        self._on_dead_letter = on_dead_letter or (lambda message, error: None)
+        self._retry_backoff_s = retry_backoff_s
+
+    def process(self, message: Message) -> None:
+        last_error = ""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                self._apply(message)
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure counts as an attempt
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("consumer.attempt_failed", topic=message.topic, partition=message.partition,
+                            offset=message.offset, attempt=attempt, error=last_error,
+                            traceback=traceback.format_exc(limit=5))
+                time.sleep(self._retry_backoff_s * attempt)
+        self._dead_letter(message, last_error)
+
+    def _apply(self, message: Message) -> None:
+        event = CloudEvent.from_json(message.value)
+        bind_correlation_id(event.correlationid or message.header(CORRELATION_HEADER))
+        try:
+            with self._uow_factory() as uow:
+                first_time = uow.inbox.mark_processed(event, message.topic)
+                if first_time:
+                    handler = self._handlers.get(event.type)
+                    if handler is not None:
+                        handler(event, uow=uow)
+                uow.commit()
+            self._on_applied(message, event, first_time)
+            if first_time:
+                log.info("consumer.applied", topic=message.topic, type=event.type, subject=event.subject,
+                         event_id=event.id)
+        finally:
+            unbind_request_context()
+
+    def _dead_letter(self, message: Message, error: str) -> None:
+        if self._dlq_publisher is None:
+            self._dlq_publisher = self._dlq_publisher_factory()
+        headers = list(message.headers) + [
+            ("dlq-error", error[:2000].encode()),
+            ("dlq-attempts", str(MAX_ATTEMPTS).encode()),
+            ("dlq-consumer", self._service.encode()),
+            ("dlq-original-topic", message.topic.encode()),
+            ("dlq-original-partition", str(message.partition).encode()),
+            ("dlq-original-offset", str(message.offset).encode()),
+        ]
+        # If even the DLQ cannot take it, this raises and the offset stays put: nothing is silently dropped.
+        self._dlq_publisher.publish([OutgoingMessage(dlq_name(message.topic), message.key or "", message.value,
+                                                     headers)])
+        self._on_dead_letter(message, error)
+        log.error("consumer.dead_lettered", topic=message.topic, partition=message.partition,
+                  offset=message.offset, error=error)
+
+    def run_once(self, timeout_s: float = 0.5) -> int:
+        messages = self._subscription.poll(timeout_s)
+        for index, message in enumerate(messages):
+            try:
+                self.process(message)
+            except Exception:
+                # Could not even dead-letter (broker down): rewind so these messages come back on the next poll.
+                seek_back = getattr(self._subscription, "seek_back", None)
+                if seek_back:
+                    for pending in _first_per_partition(messages[index:]):
+                        seek_back(pending)
+                raise
+            self._subscription.commit(message)
+        return len(messages)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                self.run_once()
+                backoff = 0.2
+            except Exception as exc:  # noqa: BLE001 - keep consuming through broker and database outages
+                log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def close(self) -> None:
+        self._subscription.close()
+        if self._dlq_publisher is not None:
+            self._dlq_publisher.close()
+
+
+def _first_per_partition(messages: list[Message]) -> list[Message]:
+    seen: dict[tuple[str, int], Message] = {}
+    for message in messages:
+        seen.setdefault((message.topic, message.partition), message)
+    return list(seen.values())

@@ -1,0 +1,56 @@
+"""Structured JSON logs; the correlation id rides in a contextvar from request to outbox to consumer."""
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+
+import structlog
+from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
+
+_configured = False
+
+
+def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # kafka-python is chatty at INFO about every reconnect; its warnings are what matter.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+def bind_correlation_id(correlation_id: str | None) -> str:
+    correlation_id = correlation_id or new_correlation_id()
+    bind_contextvars(correlation_id=correlation_id)
+    return correlation_id
+
+
+def current_correlation_id() -> str | None:
+    return get_contextvars().get("correlation_id")
+
+
+def unbind_request_context() -> None:
+    service = get_contextvars().get("service")
+    clear_contextvars()
+    if service:
+        bind_contextvars(service=service)

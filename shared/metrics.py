@@ -1,0 +1,44 @@
+"""Prometheus metrics; under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR and /metrics sums them."""
+from __future__ import annotations
+
+import functools
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+
+@functools.cache
+def http_metrics():
+    return (
+        Counter("dealgate_http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"]),
+        Histogram("dealgate_http_request_seconds", "HTTP request latency", ["service", "method", "endpoint"],
+                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)),
+    )
+
+
+@functools.cache
+def worker_metrics():
+    return {
+        "published": Counter("dealgate_outbox_published_total", "Events the relay published", ["service"]),
+        "consumed": Counter("dealgate_events_consumed_total", "Events consumed",
+                            ["service", "topic", "type", "outcome"]),
+        "dead_lettered": Counter("dealgate_events_dead_lettered_total", "Events sent to a DLQ",
+                                 ["service", "topic"]),
+    }
+
+
+@functools.cache
+def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
+    kwargs = {"multiprocess_mode": "livemax"} if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else {}
+    return Gauge(name, documentation, list(labels), **kwargs)
+
+
+def render_latest() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,28 @@
+"""The topics are part of the contract between services: names, partitions and retention."""
+from __future__ import annotations
+
+import dataclasses
+
+CATALOG_LISTINGS = "catalog.listings.v1"
+DEALS_REGISTRATIONS = "deals.registrations.v1"
+CONFLICT_CASES = "conflicts.cases.v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def dlq_name(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+TOPICS = (
+    # Compacted: the latest state of every listing stays, so a new consumer can rebuild its read model.
+    TopicSpec(CATALOG_LISTINGS, 3, {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}),
+    TopicSpec(DEALS_REGISTRATIONS, 6),
+    TopicSpec(CONFLICT_CASES, 3),
+    *(TopicSpec(dlq_name(name), 1) for name in (CATALOG_LISTINGS, DEALS_REGISTRATIONS, CONFLICT_CASES)),
+)

@@ -1,0 +1,93 @@
+"""Process entry helpers for the background workers every service runs: the outbox relay and consumers."""
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Callable
+
+import structlog
+
+from shared.bus import Bus, Publisher
+from shared.inbox import EventConsumer
+from shared.metrics import worker_metrics
+from shared.outbox import OutboxRelay, UdpDoorbell
+
+log = structlog.get_logger(__name__)
+
+
+def stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def request_stop(signum, _frame):
+        log.info("worker.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
+def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address, poll_interval_s: float,
+              stop: threading.Event | None = None) -> None:
+    stop = stop or stop_on_signals()
+    published = worker_metrics()["published"].labels(service)
+    relay = OutboxRelay(engine, outbox_table, bus.publisher, poll_interval_s=poll_interval_s,
+                        on_published=published.inc)
+    listener = UdpDoorbell(doorbell_address).listener() if doorbell_address else _Sleeper(stop)
+    log.info("relay.started", doorbell=doorbell_address)
+    try:
+        relay.run(listener, stop)
+    finally:
+        relay.close()
+        listener.close()
+        log.info("relay.stopped")
+
+
+def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable,
+                 handlers: dict, stop: threading.Event | None = None,
+                 dlq_publisher_factory: Callable[[], Publisher] | None = None) -> None:
+    stop = stop or stop_on_signals()
+    metrics = worker_metrics()
+    subscription = _subscribe_when_broker_answers(bus, topics, group, stop)
+    if subscription is None:
+        return
+
+    def applied(message, event, first_time):
+        metrics["consumed"].labels(service, message.topic, event.type, "applied" if first_time else "duplicate").inc()
+
+    def dead_lettered(message, error):
+        metrics["dead_lettered"].labels(service, message.topic).inc()
+
+    consumer = EventConsumer(subscription=subscription, uow_factory=uow_factory, handlers=handlers,
+                             dlq_publisher_factory=dlq_publisher_factory or bus.publisher, service=service,
+                             on_applied=applied, on_dead_letter=dead_lettered)
+    log.info("consumer.started", topics=topics, group=group)
+    try:
+        consumer.run(stop)
+    finally:
+        consumer.close()
+        log.info("consumer.stopped")
+
+
+def _subscribe_when_broker_answers(bus: Bus, topics, group, stop: threading.Event):
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            bus.ensure_topics()
+            return bus.subscribe(topics, group)
+        except Exception as exc:  # noqa: BLE001 - the broker may still be starting
+            log.warning("consumer.subscribe_failed", error=str(exc), retry_in_s=backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+    return None
+
+
+class _Sleeper:
+    def __init__(self, stop: threading.Event):
+        self._stop = stop
+
+    def wait(self, timeout_s: float) -> None:
+        self._stop.wait(timeout_s)
+
+    def close(self) -> None:
+        pass
