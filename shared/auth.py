@@ -117,7 +117,10 @@ def allow_anonymous(view: Callable) -> Callable:
     return view
 
 
-def view_allows_anonymous(view_function: Callable | None, method: str) -> bool:
+def view_allows_anonymous(view_function: Callable | None, method: str, endpoint: str | None = None,
+                          public_endpoints: frozenset[str] = frozenset()) -> bool:
+    if endpoint in public_endpoints:
+        return True
     if view_function is None:
         return True  # unknown route: let routing answer 404/405 instead of 401
     if getattr(view_function, ANONYMOUS_ATTRIBUTE, False):
@@ -127,7 +130,8 @@ def view_allows_anonymous(view_function: Callable | None, method: str) -> bool:
     return bool(handler and getattr(handler, ANONYMOUS_ATTRIBUTE, False))
 
 
-def authenticate_request(tokens: TokenService, view_function: Callable | None) -> None:
+def authenticate_request(tokens: TokenService, view_function: Callable | None,
+                         public_endpoints: frozenset[str] = frozenset()) -> None:
     """Set g.principal from the bearer token; 401 when it is missing (on a protected view) or bad."""
     g.principal = None
     header = request.headers.get("Authorization", "")
@@ -139,7 +143,7 @@ def authenticate_request(tokens: TokenService, view_function: Callable | None) -
             g.principal = tokens.verify(token.strip())
         except AuthError as exc:
             abort(401, message=str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    elif not view_allows_anonymous(view_function, request.method):
+    elif not view_allows_anonymous(view_function, request.method, request.endpoint, public_endpoints):
         abort(401, message="This endpoint needs a bearer token.", headers={"WWW-Authenticate": "Bearer"})
 
 

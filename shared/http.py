@@ -67,7 +67,8 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
         g.started = time.perf_counter()
         bind_correlation_id(request.headers.get(CORRELATION_HEADER))
         if request.method != "OPTIONS":
-            authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None)
+            authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None,
+                                 public_endpoints)
         if request.method in ("POST", "PUT", "PATCH"):
             _check_body()
 
@@ -93,9 +94,8 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
         return problem_response(500, "Something went wrong on our side; the error was logged.")
 
     app.register_blueprint(_probes_blueprint(readiness))
-    for endpoint, view in app.view_functions.items():
-        if endpoint.startswith("api-docs."):  # the OpenAPI documents are public (SPEC section 3)
-            allow_anonymous(view)
+    # The OpenAPI documents are public (SPEC section 3).
+    public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api
 
 

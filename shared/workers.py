@@ -1,6 +1,7 @@
 """Process entry helpers for the background workers every service runs: the outbox relay and consumers."""
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Callable
@@ -13,6 +14,7 @@ from shared.metrics import worker_metrics
 from shared.outbox import OutboxRelay, UdpDoorbell
 
 log = structlog.get_logger(__name__)
+GRACE_S = 5.0
 
 
 def stop_on_signals() -> threading.Event:
@@ -21,6 +23,11 @@ def stop_on_signals() -> threading.Event:
     def request_stop(signum, _frame):
         log.info("worker.stopping", signal=signal.Signals(signum).name)
         stop.set()
+        # kafka-python can sit in a blocking reconnect for a while; stopping abruptly is safe because offsets
+        # are committed only after each transaction, so leave gracefully if we can and promptly regardless.
+        watchdog = threading.Timer(GRACE_S, lambda: os._exit(0))
+        watchdog.daemon = True
+        watchdog.start()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

@@ -8,6 +8,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
+
 from .legal_forms import LEGAL_FORM_PREFIXES, LEGAL_FORM_SUFFIXES
 from .vocabulary import ABBREVIATIONS, DIVISION_KEYWORDS, PHRASES, REGION_WORDS, STOP_WORDS
 
@@ -29,10 +31,12 @@ _SPECIAL_LETTERS = str.maketrans({
 })
 _WEB_SUFFIX = re.compile(r"\.(com|net|org|io|ai|co|de|co\.uk|com\.au)\b")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")  # "s.p.a.", "i.b.m." -- but "R.L. S.A." stays two groups
 _PARENTHETICAL = re.compile(r"\s*[\(\[]([^()\[\]]*)[\)\]]")
 _SPACED_DASH = re.compile(r"\s+[-–—|]\s+|\s*[–—]\s*")
 # "mueller"/"müller"/"muller" share one key; only before a consonant, so "queen" and "boeing" stay intact.
-_UMLAUT_SPELLING = re.compile(r"(?<=[aou])e(?=[b-df-hj-np-tv-z])")
+# Not at the start of a word either, so acronyms ("aep") and "aerospace" keep their letters.
+_UMLAUT_SPELLING = re.compile(r"(?<=[a-z][aou])e(?=[b-df-hj-np-tv-z])")
 
 
 def fold_text(text: str) -> str:
@@ -41,6 +45,7 @@ def fold_text(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = _WEB_SUFFIX.sub(" ", text)
+    text = _DOTTED_INITIALS.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
     words = _NON_ALNUM.sub(" ", text).split()
     return " ".join(_join_initials(words))
 
@@ -78,6 +83,19 @@ def _legal_prefixes() -> tuple[tuple[str, ...], ...]:
     forms = {tuple(fold_text(form).split()) for form in LEGAL_FORM_PREFIXES}
     forms.discard(())
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+@functools.cache
+def _long_single_word_forms() -> tuple[str, ...]:
+    # Long spelled-out forms are often mistyped ("Limitted", "Corporatoin"); short ones are too ambiguous.
+    return tuple(form[0] for form in _legal_suffixes() if len(form) == 1 and len(form[0]) >= 7)
+
+
+def _is_mistyped_legal_form(word: str) -> bool:
+    return len(word) >= 7 and any(
+        abs(len(word) - len(form)) <= 1 and OSA.distance(word, form, score_cutoff=1) <= 1
+        for form in _long_single_word_forms()
+    )
 
 
 @functools.cache
@@ -146,6 +164,10 @@ def _strip_legal_forms(words: list[str]) -> tuple[list[str], list[str]]:
                     words = words[:-1]  # "Merck & Co" -> "merck"
                 changed = True
                 break
+        if not changed and len(words) > 1 and _is_mistyped_legal_form(words[-1]):
+            found.insert(0, words[-1])
+            words = words[:-1]
+            changed = True
     for form in _legal_prefixes():
         n = len(form)
         if len(words) > n and tuple(words[:n]) == form:

@@ -102,6 +102,11 @@ the and of de la le des du der die das und et y e da do dos del di van von den h
 limited
 """.split())
 
+# Words that only wrap a company ("Acme Holdings" is Acme); weighted below the other generic words.
+ORGANISATIONAL_WORDS: frozenset[str] = frozenset("""
+group holdings company companies corporation enterprises incorporated limited
+""".split())
+
 # Connecting words that carry no identity at all; dropped from comparison tokens (kept in the folded text).
 STOP_WORDS: frozenset[str] = frozenset("""
 the and of for a an de la le les l des du d der die das den dem und et y e da do dos das del di van von

@@ -1,0 +1,28 @@
+"""gunicorn settings shared by the three services (the stack passes bind and the app per service)."""
+import os
+import shutil
+
+workers = int(os.environ.get("DEALGATE_HTTP_WORKERS", "3"))
+worker_class = "gthread"
+threads = int(os.environ.get("DEALGATE_HTTP_THREADS", "4"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+
+
+def on_starting(server):
+    # Prometheus' multiprocess mode: every worker writes its samples here and /metrics adds them up.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,270 @@
+"""Runs the whole system on this machine: Kafka, then per service its gunicorn API and its workers.
+
+python -m deploy.stack run    foreground; Ctrl-C stops everything       (make run)
+python -m deploy.stack up     background; returns once all are ready   (make up)
+python -m deploy.stack down   stops everything `up` started             (make down)
+python -m deploy.stack status
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy.kafka import KafkaBroker, port_open
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+# service -> the worker modules it runs besides its API
+SERVICES = {
+    "catalog": ("relay",),
+    "deals": ("relay", "consume", "expire"),
+    "conflict": ("relay", "consume"),
+}
+DEMO_IDENTITIES = (
+    ("partner", {"partner_id": "acme-reseller", "channel": "reseller"}),
+    ("partner", {"partner_id": "globex-distribution", "channel": "distributor"}),
+    ("marketplace", {"partner_id": "cloud-marketplace"}),
+    ("sales", {}),
+    ("desk", {}),
+    ("admin", {}),
+)
+
+
+@dataclasses.dataclass
+class Ports:
+    kafka: int = 9092
+    http: dict = dataclasses.field(default_factory=lambda: {"catalog": 8001, "deals": 8002, "conflict": 8003})
+    doorbell: dict = dataclasses.field(default_factory=lambda: {"catalog": 9301, "deals": 9302, "conflict": 9303})
+
+
+class Stack:
+    def __init__(self, var_dir: Path = REPO / "var", ports: Ports | None = None, env: dict | None = None,
+                 http_workers: int | None = None):
+        self.var_dir = Path(var_dir)
+        self.ports = ports or Ports()
+        self.extra_env = dict(env or {})
+        self.http_workers = http_workers
+        self.state_file = self.var_dir / "run" / "stack.json"
+        self.log_dir = self.var_dir / "log"
+        self.kafka = KafkaBroker(self.var_dir / "kafka", port=self.ports.kafka)
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    # -- environment ---------------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "DEALGATE_VAR_DIR": str(self.var_dir),
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports.kafka}",
+            "PYTHONUNBUFFERED": "1",
+        })
+        for service in SERVICES:
+            env[f"{service.upper()}_RELAY_DOORBELL_PORT"] = str(self.ports.doorbell[service])
+        if self.http_workers:
+            env["DEALGATE_HTTP_WORKERS"] = str(self.http_workers)
+        env.update(self.extra_env)
+        return env
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports.http[service]}"
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def up(self, *, progress=print, timeout_s: float = 120.0) -> None:
+        started = time.monotonic()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.var_dir / "run").mkdir(parents=True, exist_ok=True)
+        if self.state_file.exists():
+            self.down(progress=lambda *_: None)
+        state = {"processes": {}, "kafka_started": False}
+        if port_open("127.0.0.1", self.ports.kafka):
+            progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
+        else:
+            progress("starting Kafka (KRaft, single node) ...")
+            state["kafka_started"] = True  # recorded first, so a failed start is still cleaned up by down
+            self._save(state)
+            self.kafka.start()
+            progress(f"Kafka ready in {time.monotonic() - started:.1f}s")
+        self._save(state)
+        self.create_topics()
+        for service in SERVICES:
+            self.migrate(service)
+        for service, workers in SERVICES.items():
+            state["processes"][f"{service}-api"] = self.start_api(service).pid
+            for worker in workers:
+                state["processes"][f"{service}-{worker}"] = self.start_worker(service, worker).pid
+            self._save(state)
+        progress("waiting for every service to answer /readyz ...")
+        self.wait_ready(timeout_s=timeout_s)
+        progress(f"all services ready in {time.monotonic() - started:.1f}s")
+
+    def create_topics(self) -> None:
+        from shared.bus import KafkaBus
+
+        KafkaBus(f"127.0.0.1:{self.ports.kafka}").ensure_topics()
+
+    def migrate(self, service: str) -> None:
+        subprocess.run([PYTHON, "-m", f"services.{service}.workers.migrate"], env=self.env(), cwd=REPO, check=True)
+
+    def start_api(self, service: str) -> subprocess.Popen:
+        env = self.env()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.var_dir / "run" / f"prometheus-{service}")
+        command = [PYTHON, "-m", "gunicorn", "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
+                   "--bind", f"127.0.0.1:{self.ports.http[service]}", f"services.{service}.app:create_app()"]
+        return self._spawn(f"{service}-api", command, env)
+
+    def start_worker(self, service: str, worker: str) -> subprocess.Popen:
+        return self._spawn(f"{service}-{worker}", [PYTHON, "-m", f"services.{service}.workers.{worker}"],
+                           self.env())
+
+    def _spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(SERVICES)
+        while pending and time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+            for service in list(pending):
+                try:
+                    with urllib.request.urlopen(self.url(service) + "/readyz", timeout=2) as response:
+                        if response.status == 200:
+                            pending.discard(service)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout_s:.0f}s: {', '.join(sorted(pending))}")
+
+    def down(self, *, progress=print) -> None:
+        state = self._load()
+        pids = list(state.get("processes", {}).items())
+        for name, pid in pids:
+            _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(pid) for _, pid in pids):
+            time.sleep(0.1)
+        for name, pid in pids:
+            if _alive(pid):
+                progress(f"{name} did not stop in time; killing it")
+                _signal_group(pid, signal.SIGKILL)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if state.get("kafka_started"):
+            progress("stopping Kafka ...")
+            self.kafka.stop()
+        self.state_file.unlink(missing_ok=True)
+        progress("stopped")
+
+    def status(self) -> dict[str, str]:
+        state = self._load()
+        report = {name: ("running" if _alive(pid) else "stopped") for name, pid in state.get("processes", {}).items()}
+        report["kafka"] = "up" if port_open("127.0.0.1", self.ports.kafka) else "down"
+        return report
+
+    def _save(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (our own exited child not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def print_welcome(stack: Stack) -> None:
+    from shared.auth import TokenService, parse_ttl
+    from shared.config import Settings
+
+    settings = Settings.from_env("deals")
+    tokens = TokenService(settings.jwt_secret, settings.jwt_issuer)
+    print("\nDealgate is up:")
+    print(f"  catalog   {stack.url('catalog')}   (OpenAPI: {stack.url('catalog')}/openapi.json)")
+    print(f"  deals     {stack.url('deals')}   (OpenAPI: {stack.url('deals')}/openapi.json)")
+    print(f"  conflict  {stack.url('conflict')}   (desk: {stack.url('conflict')}/desk)")
+    print(f"  kafka     127.0.0.1:{stack.ports.kafka}     logs: {stack.log_dir}")
+    print("\nDemo tokens (valid 12h; make more with `dealgate token --role ROLE`):")
+    for role, claims in DEMO_IDENTITIES:
+        token = tokens.issue(role, ttl=parse_ttl("12h"), **claims)
+        label = role + (f" ({claims['partner_id']})" if "partner_id" in claims else "")
+        print(f"  {label:34s} {token}")
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.stack")
+    parser.add_argument("action", choices=("run", "up", "down", "status"))
+    args = parser.parse_args(argv)
+    stack = Stack()
+    if args.action == "down":
+        stack.down()
+        return 0
+    if args.action == "status":
+        for name, status in stack.status().items():
+            print(f"{name:20s} {status}")
+        return 0
+    try:
+        stack.up()
+    except BaseException as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        stack.down()
+        return 1
+    print_welcome(stack)
+    if args.action == "up":
+        print("Running in the background; `make down` stops it.")
+        return 0
+    print("Press Ctrl-C to stop.")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while not stopping:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; see {stack.log_dir / name}.log", file=sys.stderr)
+                    stopping.append(True)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping ...")
+    stack.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Conflict cases: the registrations that overlap, the evidence, and the desk's decision. Standard library only."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+ACTIVE_DEAL_STATUSES = ("submitted", "approved", "in_conflict")
+CASE_STATUSES = ("open", "claimed", "resolved")
+DECISIONS = ("award", "reject_all", "dismiss")
+
+
+class DomainError(Exception):
+    pass
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+@dataclasses.dataclass
+class TrackedRegistration:
+    """What conflict keeps of a deal registration (from deals.registrations.v1)."""
+    deal_id: str
+    partner_id: str
+    channel: str
+    customer: dict[str, Any]
+    contact: dict[str, Any] | None
+    products: list[str]
+    amount: dict[str, str]
+    submitted_at: str
+    status: str = "submitted"
+    case_id: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_DEAL_STATUSES
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> "TrackedRegistration":
+        return cls(deal_id=data["id"], partner_id=data["partner_id"], channel=data["channel"],
+                   customer=data["customer"], contact=data.get("contact"), products=list(data["products"]),
+                   amount=data["amount"], submitted_at=data["submitted_at"], status=data["status"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def summary(self) -> dict[str, Any]:
+        return {"deal_id": self.deal_id, "partner_id": self.partner_id, "channel": self.channel,
+                "customer": self.customer, "products": list(self.products), "amount": self.amount,
+                "submitted_at": self.submitted_at}
+
+
+@dataclasses.dataclass
+class Case:
+    id: str
+    queue: str
+    priority: str
+    status: str
+    sla_due_at: dt.datetime
+    opened_at: dt.datetime
+    registrations: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    recommendation: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
+    claimed_by: str | None = None
+    rules_applied: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    version: int = 1
+    events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def open(cls, *, registrations: list[TrackedRegistration], evidence: list[dict[str, Any]], queue: str,
+             priority: str, sla: dt.timedelta, recommendation: dict | None = None,
+             rules_applied: list[dict] | None = None, now: dt.datetime | None = None) -> "Case":
+        now = now or utcnow()
+        case = cls(id=str(uuid.uuid4()), queue=queue, priority=priority, status="open", sla_due_at=now + sla,
+                   opened_at=now, registrations=[r.summary() for r in registrations], evidence=list(evidence),
+                   recommendation=recommendation, rules_applied=list(rules_applied or []))
+        case.history.append({"at": iso(now), "action": "opened", "by": "conflict-engine",
+                             "note": f"{len(registrations)} overlapping registrations"})
+        case.events.append("case.opened")
+        return case
+
+    @property
+    def deal_ids(self) -> list[str]:
+        return [r["deal_id"] for r in self.registrations]
+
+    def join(self, registration: TrackedRegistration, evidence: list[dict[str, Any]],
+             now: dt.datetime | None = None) -> None:
+        if self.status == "resolved":
+            raise DomainError("A resolved case cannot take new registrations.")
+        if registration.deal_id in self.deal_ids:
+            return
+        self.registrations.append(registration.summary())
+        self.evidence.extend(evidence)
+        self.version += 1
+        self.history.append({"at": iso(now or utcnow()), "action": "joined", "by": "conflict-engine",
+                             "note": f"registration {registration.deal_id} overlaps"})
+        self.events.append("case.updated")
+
+    def claim(self, *, by: str, now: dt.datetime | None = None) -> None:
+        if self.status == "resolved":
+            raise DomainError("The case is already resolved.")
+        if self.status == "claimed" and self.claimed_by != by:
+            raise DomainError(f"The case is already claimed by {self.claimed_by}.")
+        self.status, self.claimed_by = "claimed", by
+        self.version += 1
+        self.history.append({"at": iso(now or utcnow()), "action": "claimed", "by": by})
+        self.events.append("case.updated")
+
+    def resolve(self, *, decision: str, winner: str | None, note: str, by: str,
+                now: dt.datetime | None = None) -> None:
+        if self.status == "resolved":
+            raise DomainError("The case is already resolved.")
+        if decision not in DECISIONS:
+            raise DomainError(f"The decision must be one of {', '.join(DECISIONS)}.")
+        if decision == "award" and winner not in self.deal_ids:
+            raise DomainError("An award needs a winner that is one of the case's registrations.")
+        if decision != "award" and winner:
+            raise DomainError("Only an award names a winner.")
+        outcomes = {}
+        for deal_id in self.deal_ids:
+            if decision == "dismiss":
+                outcomes[deal_id] = {"status": "approved",
+                                     "reason": "The channel desk found no conflict; your registration is approved."}
+            elif decision == "award" and deal_id == winner:
+                outcomes[deal_id] = {"status": "approved",
+                                     "reason": "The channel desk reviewed competing registrations and awarded "
+                                               "this one to you."}
+            else:
+                outcomes[deal_id] = {"status": "rejected",
+                                     "reason": "The channel desk reviewed competing registrations for this "
+                                               "customer and product and did not award this one. "
+                                               f"Desk note: {note}"}
+        now = now or utcnow()
+        self.status = "resolved"
+        self.resolution = {"decision": decision, "winner": winner, "note": note, "decided_by": by,
+                           "decided_at": iso(now), "outcomes": outcomes}
+        self.version += 1
+        self.history.append({"at": iso(now), "action": "resolved", "by": by, "note": note, "decision": decision})
+        self.events.append("case.resolved")
+
+    def to_dict(self) -> dict[str, Any]:
+        now = utcnow()
+        return {
+            "id": self.id, "queue": self.queue, "priority": self.priority, "status": self.status,
+            "sla_due_at": iso(self.sla_due_at), "sla_breached": self.status != "resolved" and now > self.sla_due_at,
+            "opened_at": iso(self.opened_at), "registrations": self.registrations, "evidence": self.evidence,
+            "recommendation": self.recommendation, "resolution": self.resolution, "claimed_by": self.claimed_by,
+            "rules_applied": self.rules_applied, "history": self.history, "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Case":
+        return cls(id=d["id"], queue=d["queue"], priority=d["priority"], status=d["status"],
+                   sla_due_at=parse_iso(d["sla_due_at"]), opened_at=parse_iso(d["opened_at"]),
+                   registrations=d["registrations"], evidence=d["evidence"], recommendation=d.get("recommendation"),
+                   resolution=d.get("resolution"), claimed_by=d.get("claimed_by"),
+                   rules_applied=d.get("rules_applied", []), history=d.get("history", []), version=d["version"])

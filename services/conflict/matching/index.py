@@ -1,0 +1,279 @@
+"""In-memory blocking index of active registrations: finds overlap candidates through shared keys
+(domain, tax id, DUNS, distinctive name tokens and token pairs), never by scanning."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .domains import domain_label
+from .scoring import (
+    CLEAR_THRESHOLD,
+    POSSIBLE_THRESHOLD,
+    CustomerFeatures,
+    CustomerMatch,
+    CustomerProfile,
+    GENERIC_WORD_WEIGHT,
+    assess,
+    default_token_weight,
+    explain,
+    features_of,
+    initials,
+    logistic,
+    tax_id_core,
+)
+from .vocabulary import GENERIC_WORDS
+
+# A name key shared by more registrations than this says too little to be worth scoring them all
+# (e.g. "tok:bank" at a million registrations); rarer keys and token pairs carry the search instead.
+COMMON_KEY_LIMIT = 400
+# Identifier keys are trusted further, but still bounded so one hot domain cannot blow the latency budget.
+IDENTIFIER_KEY_LIMIT = 2000
+MAX_CANDIDATES = 250
+# Corpus statistics only mean something once the index holds enough registrations.
+MIN_CORPUS_FOR_FREQUENCY = 5000
+COMMON_TOKEN_SHARE = 1 / 1000
+MIN_TYPO_TOKEN_LENGTH = 6
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedRegistration:
+    deal_id: str
+    partner_key: str  # partner id, or "direct" for all direct sales
+    profile: CustomerProfile
+    products: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    other_deal_id: str
+    other_partner_key: str
+    match: CustomerMatch
+    shared_products: list[str]
+    same_partner: bool
+
+
+class _Entry:
+    __slots__ = ("registration", "features")
+
+    def __init__(self, registration: IndexedRegistration, features: CustomerFeatures) -> None:
+        self.registration = registration
+        self.features = features
+
+
+def _distinctive(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    chosen = tuple(t for t in tokens if t not in GENERIC_WORDS and len(t) >= 2)
+    return chosen or tokens  # "General Electric": all words are generic, so all of them block
+
+
+def _identifier_keys(features: CustomerFeatures) -> list[str]:
+    keys = [f"dom:{d}" for d in features.domains]
+    if features.tax_id:
+        keys.append(f"tax:{tax_id_core(features.tax_id)}")
+    if features.duns:
+        keys.append(f"duns:{features.duns}")
+    return keys
+
+
+def _stored_name_keys(features: CustomerFeatures) -> list[str]:
+    tokens = features.tokens
+    keys = [f"lab:{domain_label(d)}" for d in features.domains]
+    distinctive = _distinctive(tokens)
+    keys += [f"tok:{t}" for t in distinctive[:4]]
+    head = tokens[:3]
+    keys += [f"name:{a}|{b}" if a <= b else f"name:{b}|{a}" for i, a in enumerate(head) for b in head[i + 1 :]]
+    if 2 <= len(tokens) <= 6:
+        keys.append(f"acr:{initials(tokens)}")
+    for token in distinctive[:2]:
+        if len(token) >= MIN_TYPO_TOKEN_LENGTH and token.isalpha():
+            half = len(token) // 2
+            keys.append(f"pre:{len(token)}:{token[:half]}")
+            keys.append(f"suf:{len(token)}:{token[half:]}")
+    return keys
+
+
+def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str]]:
+    """(name keys, typo keys) to look up: the stored keys plus spellings that reach typos and acronyms."""
+    tokens = features.tokens
+    keys = _stored_name_keys(features)
+    keys = [k for k in keys if not k.startswith(("pre:", "suf:", "acr:"))]
+    if tokens:
+        keys.append(f"lab:{''.join(tokens)}")
+        if len(tokens) >= 2:
+            keys.append(f"lab:{initials(tokens)}")
+    for domain in features.domains:
+        label = domain_label(domain).replace("-", "")
+        keys += [f"tok:{label}", f"acr:{label}"]
+    typo_keys: list[str] = []
+    for token in _distinctive(tokens)[:2]:
+        size = len(token)
+        if size < MIN_TYPO_TOKEN_LENGTH - 1 or not token.isalpha():
+            continue
+        for stored_size in (size - 1, size, size + 1):
+            if stored_size < MIN_TYPO_TOKEN_LENGTH:
+                continue
+            half = stored_size // 2
+            typo_keys.append(f"pre:{stored_size}:{token[:half]}")
+            if stored_size == size:  # a transposition across the middle changes both halves
+                swapped = token[: half - 1] + token[half] + token[half - 1] + token[half + 1 :]
+                typo_keys.append(f"pre:{stored_size}:{swapped[:half]}")
+            typo_keys.append(f"suf:{stored_size}:{token[size - (stored_size - half):]}")
+    return list(dict.fromkeys(keys)), list(dict.fromkeys(typo_keys))
+
+
+class MatchIndex:
+    """Blocking index over active registrations, kept current by add/remove."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        # hash(key) -> _Entry or list[_Entry]. Keys are stored by hash only: a collision merely adds a
+        # candidate that scoring then rejects, and it saves a string per key at a million registrations.
+        self._postings: dict[int, _Entry | list[_Entry]] = {}
+        self._token_counts: dict[str, int] = {}
+        self._product_sets: dict[frozenset[str], frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, deal_id: object) -> bool:
+        return deal_id in self._entries
+
+    def blocking_keys(self, profile: CustomerProfile) -> list[str]:
+        """Stable key strings for a profile, strongest first (also usable as DB lock names)."""
+        features = features_of(profile)
+        return list(dict.fromkeys(_identifier_keys(features) + _stored_name_keys(features)))
+
+    def add(self, registration: IndexedRegistration) -> None:
+        if registration.deal_id in self._entries:
+            self.remove(registration.deal_id)
+        features = self._compact(features_of(registration.profile))
+        products = self._product_sets.setdefault(registration.products, registration.products)
+        if products is not registration.products:
+            registration = IndexedRegistration(
+                registration.deal_id, registration.partner_key, registration.profile, products
+            )
+        entry = _Entry(registration, features)
+        self._entries[registration.deal_id] = entry
+        for key in dict.fromkeys(_identifier_keys(features) + _stored_name_keys(features)):
+            self._post(hash(key), entry)
+        for token in set(features.tokens):
+            self._token_counts[token] = self._token_counts.get(token, 0) + 1
+
+    def remove(self, deal_id: str) -> None:
+        entry = self._entries.pop(deal_id, None)
+        if entry is None:
+            return
+        features = entry.features
+        for key in dict.fromkeys(_identifier_keys(features) + _stored_name_keys(features)):
+            self._unpost(hash(key), entry)
+        for token in set(features.tokens):
+            remaining = self._token_counts[token] - 1
+            if remaining:
+                self._token_counts[token] = remaining
+            else:
+                del self._token_counts[token]
+
+    def add_many(self, registrations: Iterable[IndexedRegistration]) -> None:
+        for registration in registrations:
+            self.add(registration)
+
+    def token_weight(self, token: str) -> float:
+        """Built-in generic-word weight, lowered further for words common in this index's corpus."""
+        base = default_token_weight(token)
+        total = len(self._entries)
+        if total >= MIN_CORPUS_FOR_FREQUENCY and self._token_counts.get(token, 0) > total * COMMON_TOKEN_SHARE:
+            return min(base, GENERIC_WORD_WEIGHT)
+        return base
+
+    def find_matches(self, registration: IndexedRegistration, *, min_band: str = "possible") -> list[Overlap]:
+        """Registrations in the index for the same customer sharing >= 1 product, best first."""
+        if min_band not in ("possible", "clear"):
+            raise ValueError(f"min_band must be 'possible' or 'clear', not {min_band!r}")
+        threshold = CLEAR_THRESHOLD if min_band == "clear" else POSSIBLE_THRESHOLD
+        features = features_of(registration.profile)
+        candidates = self._candidates(registration, features)
+        weight = self.token_weight
+        overlaps: list[Overlap] = []
+        for entry in candidates:
+            if logistic(assess(features, entry.features, weight)) < threshold:
+                continue
+            other = entry.registration
+            match = explain(registration.profile, other.profile, features, entry.features, weight)
+            overlaps.append(Overlap(
+                other_deal_id=other.deal_id,
+                other_partner_key=other.partner_key,
+                match=match,
+                shared_products=sorted(registration.products & other.products),
+                same_partner=other.partner_key == registration.partner_key,
+            ))
+        overlaps.sort(key=lambda o: (-o.match.score, o.other_deal_id))
+        return overlaps
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _candidates(self, registration: IndexedRegistration, features: CustomerFeatures) -> list[_Entry]:
+        name_keys, typo_keys = _query_name_keys(features)
+        tiers = (
+            (_identifier_keys(features), IDENTIFIER_KEY_LIMIT),
+            (name_keys, COMMON_KEY_LIMIT),
+            (typo_keys, COMMON_KEY_LIMIT),
+        )
+        products = registration.products
+        own_id = registration.deal_id
+        found: dict[int, _Entry] = {}
+        for keys, limit in tiers:
+            postings = []
+            for key in keys:
+                posting = self._postings.get(hash(key))
+                if posting is None:
+                    continue
+                if type(posting) is _Entry:
+                    postings.append((1, (posting,)))
+                elif len(posting) <= limit:
+                    postings.append((len(posting), posting))
+            postings.sort(key=lambda item: item[0])  # rarest key first: most specific evidence
+            for _, posting in postings:
+                for entry in posting:
+                    if len(found) >= MAX_CANDIDATES:
+                        return list(found.values())
+                    other = entry.registration
+                    if other.deal_id == own_id or products.isdisjoint(other.products):
+                        continue
+                    found[id(entry)] = entry
+        return list(found.values())
+
+    def _compact(self, features: CustomerFeatures) -> CustomerFeatures:
+        intern = sys.intern
+        return CustomerFeatures(
+            tokens=tuple(intern(t) for t in features.tokens),
+            country=intern(features.country) if features.country else None,
+            domains=tuple(intern(d) for d in features.domains),
+            tax_id=features.tax_id,
+            duns=features.duns,
+        )
+
+    def _post(self, key: int, entry: _Entry) -> None:
+        posting = self._postings.get(key)
+        if posting is None:
+            self._postings[key] = entry
+        elif type(posting) is _Entry:
+            self._postings[key] = [posting, entry]
+        else:
+            posting.append(entry)
+
+    def _unpost(self, key: int, entry: _Entry) -> None:
+        posting = self._postings.get(key)
+        if posting is None:
+            return
+        if type(posting) is _Entry:
+            if posting is entry:
+                del self._postings[key]
+            return
+        try:
+            posting.remove(entry)
+        except ValueError:
+            return
+        if len(posting) == 1:
+            self._postings[key] = posting[0]
+

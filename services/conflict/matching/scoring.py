@@ -1,0 +1,392 @@
+"""Same-customer scoring: combine domain, tax id, DUNS, name and country evidence into one score + band.
+
+Each piece of evidence adds a log-odds weight; score = sigmoid(sum). Bands: "clear" (score >= 0.9),
+"possible" (>= 0.5), "none". Every signal dict carries its "weight" so a reviewer sees why.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz.distance import OSA
+
+from .domains import domain_label, host_of, is_free_mail, registrable_domain
+from .names import normalise_name
+from .vocabulary import GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
+
+CLEAR_THRESHOLD = 0.9
+POSSIBLE_THRESHOLD = 0.5
+BANDS = ("none", "possible", "clear")
+
+# Log-odds contributions. A shared registrable domain or tax id outweighs a country mismatch and a weak
+# name; two different domains outweigh an identical name (subsidiaries and namesakes have own domains).
+W_DOMAIN_SAME = 5.0
+W_DOMAIN_SAME_BRAND = 0.5  # siemens.de vs siemens.com -- or two namesakes with national domains
+W_DOMAIN_DIFFERENT = -4.5
+W_DOMAIN_SUPPORTS_NAME = 0.75  # ibm.com on one side, "IBM" or "International Business Machines" on the other
+W_TAX_SAME = 7.0
+W_TAX_DIFFERENT = -6.0
+W_DUNS_SAME = 6.0
+W_DUNS_DIFFERENT = -2.0  # DUNS numbers are per site, so two of them can still be one customer
+W_COUNTRY_SAME = 0.5
+W_COUNTRY_DIFFERENT = -4.0
+W_COUNTRY_DIFFERENT_DESPITE_IDENTIFIER = -1.5  # multinationals register subsidiaries under the group domain
+NAME_PIVOT = 0.7  # name similarity that is neutral evidence on its own
+NAME_SLOPE = 10.0
+NAME_MIN, NAME_MAX = -4.0, 3.0
+ACRONYM_SIMILARITY = 0.6  # "IBM" vs initials of "International Business Machines": supporting, not decisive
+UNMATCHED_SECOND_SIDE_FACTOR = 0.5
+
+GENERIC_WORD_WEIGHT = 0.4
+ORGANISATIONAL_WORD_WEIGHT = 0.2
+TokenWeights = Mapping[str, float] | Callable[[str], float] | None
+
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+_ID_JUNK = re.compile(r"[\s\-./_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    name: str
+    country: str
+    domain: str | None = None
+    contact_email: str | None = None
+    tax_id: str | None = None
+    duns: str | None = None
+
+    @classmethod
+    def from_registration(cls, customer: dict, contact: dict | None) -> CustomerProfile:
+        contact = contact or {}
+        return cls(
+            name=str(customer.get("name") or ""),
+            country=str(customer.get("country") or ""),
+            domain=customer.get("domain") or None,
+            contact_email=contact.get("email") or None,
+            tax_id=customer.get("tax_id") or None,
+            duns=customer.get("duns") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFeatures:
+    """The comparable, normalised facts of one profile; what the index stores per registration."""
+
+    tokens: tuple[str, ...]
+    country: str | None
+    domains: tuple[str, ...]  # registrable, free-mail excluded; website first, then e-mail
+    tax_id: str | None
+    duns: str | None
+
+
+@dataclass(slots=True)
+class CustomerMatch:
+    score: float
+    band: str
+    signals: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"score": round(self.score, 4), "band": self.band, "signals": self.signals}
+
+
+def normalise_tax_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = _ID_JUNK.sub("", str(value)).upper()
+    return text or None
+
+
+def tax_id_core(tax_id: str) -> str:
+    """VAT-style ids are pasted with and without the country prefix ("DE123456789" / "123456789")."""
+    if len(tax_id) > 4 and tax_id[:2].isalpha() and tax_id[2:].isalnum() and any(c.isdigit() for c in tax_id[2:]):
+        return tax_id[2:]
+    return tax_id
+
+
+def normalise_duns(value: str | None) -> str | None:
+    """Nine digits, or None when the value cannot be a DUNS number."""
+    if not value:
+        return None
+    digits = _ID_JUNK.sub("", str(value))
+    return digits if len(digits) == 9 and digits.isdigit() else None
+
+
+def normalise_country(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = value.strip().upper()
+    code = _COUNTRY_ALIASES.get(code, code)
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+def profile_domains(profile: CustomerProfile) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in (profile.domain, profile.contact_email):
+        domain = registrable_domain(value)
+        if domain and domain not in found:
+            found.append(domain)
+    return tuple(found)
+
+
+def features_of(profile: CustomerProfile) -> CustomerFeatures:
+    return CustomerFeatures(
+        tokens=normalise_name(profile.name).tokens,
+        country=normalise_country(profile.country),
+        domains=profile_domains(profile),
+        tax_id=normalise_tax_id(profile.tax_id),
+        duns=normalise_duns(profile.duns),
+    )
+
+
+def default_token_weight(token: str) -> float:
+    if token in ORGANISATIONAL_WORDS:
+        return ORGANISATIONAL_WORD_WEIGHT
+    if token in GENERIC_WORDS or token in REGION_WORDS:  # "Asseco Poland" is Asseco
+        return GENERIC_WORD_WEIGHT
+    if len(token) == 1:
+        return 0.3
+    return 1.0
+
+
+def _weight_function(token_weights: TokenWeights) -> Callable[[str], float]:
+    if token_weights is None:
+        return default_token_weight
+    if callable(token_weights):
+        return token_weights
+    mapping = token_weights
+    return lambda token: mapping.get(token, default_token_weight(token))
+
+
+def token_similarity(a: str, b: str) -> float:
+    """1.0 for equal tokens, 1 - edits/length for a typo-distance pair, else 0. Short tokens must be equal."""
+    if a == b:
+        return 1.0
+    shortest = min(len(a), len(b))
+    if shortest < 5 or abs(len(a) - len(b)) > 1 or not (a.isalpha() and b.isalpha()):
+        return 0.0
+    allowed = 1 if shortest < 9 else 2
+    edits = OSA.distance(a, b, score_cutoff=allowed)
+    if edits > allowed:
+        return 0.0
+    return 1.0 - edits / max(len(a), len(b))
+
+
+def initials(tokens: tuple[str, ...]) -> str:
+    return "".join(token[0] for token in tokens)
+
+
+@dataclass(slots=True)
+class NameComparison:
+    similarity: float
+    method: str  # "tokens", "joined" (spacing differs only), "acronym"
+    pairs: list[tuple[str, str, float]]  # (left token, right token, token similarity)
+    unmatched_left: list[str]
+    unmatched_right: list[str]
+
+
+def compare_names(left: tuple[str, ...], right: tuple[str, ...], weight: Callable[[str], float]) -> NameComparison:
+    """Weighted token alignment: how much of each side's distinctive weight is explained by the other."""
+    if not left or not right:
+        return NameComparison(0.0, "tokens", [], list(left), list(right))
+    if left == right:
+        return NameComparison(1.0, "tokens", [(t, t, 1.0) for t in left], [], [])
+    candidates = []
+    for i, a in enumerate(left):
+        for j, b in enumerate(right):
+            sim = token_similarity(a, b)
+            if sim:
+                candidates.append((sim, i, j))
+    candidates.sort(reverse=True)
+    used_left: set[int] = set()
+    used_right: set[int] = set()
+    pairs: list[tuple[str, str, float]] = []
+    paired_weight = paired_similarity = 0.0
+    for sim, i, j in candidates:
+        if i in used_left or j in used_right:
+            continue
+        used_left.add(i)
+        used_right.add(j)
+        pairs.append((left[i], right[j], sim))
+        pair_weight = weight(left[i]) + weight(right[j])
+        paired_weight += pair_weight
+        paired_similarity += sim * pair_weight
+    total_left = sum(weight(t) for t in left)
+    total_right = sum(weight(t) for t in right)
+    unexplained_left = sum(weight(t) for i, t in enumerate(left) if i not in used_left) / total_left
+    unexplained_right = sum(weight(t) for j, t in enumerate(right) if j not in used_right) / total_right
+    # Extra words on one side ("Acme" vs "Acme Holdings") cost less than words that conflict on both
+    # sides ("Acadia Healthcare" vs "Acadia Pharmaceuticals"); typos scale the aligned part.
+    coverage = 1.0 - max(unexplained_left, unexplained_right) - UNMATCHED_SECOND_SIDE_FACTOR * min(
+        unexplained_left, unexplained_right
+    )
+    alignment = paired_similarity / paired_weight if paired_weight else 0.0
+    similarity = max(0.0, min(1.0, coverage * alignment))
+    method = "tokens"
+    if similarity < 1.0 and "".join(left) == "".join(right):
+        similarity, method = 1.0, "joined"  # "Coca Cola" vs "CocaCola"
+    if similarity < ACRONYM_SIMILARITY and _is_acronym_pair(left, right):
+        similarity, method = ACRONYM_SIMILARITY, "acronym"
+    unmatched_left = [t for i, t in enumerate(left) if i not in used_left]
+    unmatched_right = [t for j, t in enumerate(right) if j not in used_right]
+    return NameComparison(similarity, method, pairs, unmatched_left, unmatched_right)
+
+
+def _is_acronym_pair(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
+    for short, long in ((left, right), (right, left)):
+        if len(short) == 1 and len(long) >= 2 and 2 <= len(short[0]) <= 6 and short[0] == initials(long):
+            return True
+    return False
+
+
+def _name_weight(similarity: float) -> float:
+    return max(NAME_MIN, min(NAME_MAX, NAME_SLOPE * (similarity - NAME_PIVOT)))
+
+
+def _domain_supports_name(domains: tuple[str, ...], tokens: tuple[str, ...]) -> str | None:
+    """The domain whose label spells the other side's name, its initials, or its distinctive first word."""
+    if not tokens:
+        return None
+    spellings = {"".join(tokens)}
+    if len(tokens) >= 2:
+        spellings.add(initials(tokens))
+    if len(tokens[0]) >= 4 and tokens[0] not in GENERIC_WORDS:
+        spellings.add(tokens[0])
+    for domain in domains:
+        label = domain_label(domain).replace("-", "")
+        if len(label) >= 2 and label in spellings:
+            return domain
+    return None
+
+
+def assess(
+    left: CustomerFeatures,
+    right: CustomerFeatures,
+    weight: Callable[[str], float] = default_token_weight,
+    signals: list[dict[str, Any]] | None = None,
+) -> float:
+    """Total log-odds that both features describe one customer; appends evidence dicts when given a list."""
+    total = 0.0
+    strong_identifier = False
+
+    if left.tax_id and right.tax_id:
+        same = left.tax_id == right.tax_id or tax_id_core(left.tax_id) == tax_id_core(right.tax_id) and not (
+            left.tax_id[:2].isalpha() and right.tax_id[:2].isalpha() and left.tax_id[:2] != right.tax_id[:2]
+        )
+        w = W_TAX_SAME if same else W_TAX_DIFFERENT
+        strong_identifier |= same
+        total += w
+        if signals is not None:
+            signals.append({"kind": "tax_id", "relation": "same" if same else "different",
+                            "left": left.tax_id, "right": right.tax_id, "weight": w})
+
+    if left.duns and right.duns:
+        same = left.duns == right.duns
+        w = W_DUNS_SAME if same else W_DUNS_DIFFERENT
+        strong_identifier |= same
+        total += w
+        if signals is not None:
+            signals.append({"kind": "duns", "relation": "same" if same else "different",
+                            "left": left.duns, "right": right.duns, "weight": w})
+
+    if left.domains and right.domains:
+        shared = [d for d in left.domains if d in right.domains]
+        if shared:
+            relation, w, value = "same", W_DOMAIN_SAME, shared[0]
+            strong_identifier = True
+        else:
+            left_labels = {domain_label(d) for d in left.domains}
+            brand = next((d for d in right.domains if domain_label(d) in left_labels), None)
+            if brand:
+                relation, w, value = "same_brand", W_DOMAIN_SAME_BRAND, domain_label(brand)
+            else:
+                relation, w, value = "different", W_DOMAIN_DIFFERENT, None
+        total += w
+        if signals is not None:
+            signals.append({"kind": "domain", "relation": relation, "value": value,
+                            "left": list(left.domains), "right": list(right.domains), "weight": w})
+    else:
+        supporting = _domain_supports_name(left.domains, right.tokens) or _domain_supports_name(
+            right.domains, left.tokens
+        )
+        if supporting:
+            total += W_DOMAIN_SUPPORTS_NAME
+            if signals is not None:
+                signals.append({"kind": "domain", "relation": "spells_other_name", "value": supporting,
+                                "left": list(left.domains), "right": list(right.domains),
+                                "weight": W_DOMAIN_SUPPORTS_NAME})
+
+    names = compare_names(left.tokens, right.tokens, weight)
+    w = _name_weight(names.similarity)
+    total += w
+    if signals is not None:
+        signals.append({
+            "kind": "name",
+            "similarity": round(names.similarity, 4),
+            "method": names.method,
+            "left_tokens": list(left.tokens),
+            "right_tokens": list(right.tokens),
+            "shared_tokens": [a for a, b, sim in names.pairs if sim == 1.0],
+            "fuzzy_tokens": [[a, b, round(sim, 3)] for a, b, sim in names.pairs if sim < 1.0],
+            "unmatched_left": names.unmatched_left,
+            "unmatched_right": names.unmatched_right,
+            "weight": round(w, 4),
+        })
+
+    if left.country and right.country:
+        same = left.country == right.country
+        w = W_COUNTRY_SAME if same else (
+            W_COUNTRY_DIFFERENT_DESPITE_IDENTIFIER if strong_identifier else W_COUNTRY_DIFFERENT
+        )
+        total += w
+        if signals is not None:
+            signals.append({"kind": "country", "relation": "same" if same else "different",
+                            "left": left.country, "right": right.country, "weight": w,
+                            "overridden_by_identifier": (not same) and strong_identifier})
+    return total
+
+
+def band_for(score: float) -> str:
+    if score >= CLEAR_THRESHOLD:
+        return "clear"
+    if score >= POSSIBLE_THRESHOLD:
+        return "possible"
+    return "none"
+
+
+def logistic(log_odds: float) -> float:
+    return 1.0 / (1.0 + math.exp(-log_odds))
+
+
+def explain(
+    left_profile: CustomerProfile,
+    right_profile: CustomerProfile,
+    left: CustomerFeatures,
+    right: CustomerFeatures,
+    weight: Callable[[str], float] = default_token_weight,
+) -> CustomerMatch:
+    """Full decision with reviewer evidence (original names, division tags, legal forms, free-mail notes)."""
+    signals: list[dict[str, Any]] = []
+    score = logistic(assess(left, right, weight, signals))
+    left_name, right_name = normalise_name(left_profile.name), normalise_name(right_profile.name)
+    for signal in signals:
+        if signal["kind"] == "name":
+            signal.update({
+                "left": left_profile.name, "right": right_profile.name,
+                "left_normalised": left_name.folded, "right_normalised": right_name.folded,
+                "left_division": left_name.division, "right_division": right_name.division,
+                "left_legal_form": left_name.legal_form, "right_legal_form": right_name.legal_form,
+            })
+    for side, profile in (("left", left_profile), ("right", right_profile)):
+        for field_name, value in (("domain", profile.domain), ("contact_email", profile.contact_email)):
+            host = host_of(value)
+            if host and is_free_mail(host):
+                signals.append({"kind": "free_mail", "side": side, "field": field_name, "value": host,
+                                "weight": 0.0, "note": "free-mail domain ignored as customer evidence"})
+    return CustomerMatch(score=score, band=band_for(score), signals=signals)
+
+
+def compare_customers(a: CustomerProfile, b: CustomerProfile, *, token_weights: TokenWeights = None) -> CustomerMatch:
+    return explain(a, b, features_of(a), features_of(b), _weight_function(token_weights))

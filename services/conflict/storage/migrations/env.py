@@ -1,0 +1,13 @@
+"""Alembic environment for the conflict database."""
+from alembic import context
+
+from services.conflict.storage.tables import metadata
+from shared.db import create_engine
+
+config = context.config
+engine = create_engine(config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,43 @@
+"""Tracked registrations, cases, outbox and processed events.
+
+Revision ID: 0001
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from shared.migrations import create_messaging_tables_v1, drop_messaging_tables_v1
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "registrations",
+        sa.Column("deal_id", sa.String(36), primary_key=True),
+        sa.Column("partner_id", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("case_id", sa.String(36)),
+        sa.Column("document", sa.JSON, nullable=False),
+    )
+    op.create_table(
+        "cases",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("queue", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("document", sa.JSON, nullable=False),
+    )
+    op.create_index("ix_cases_queue_status", "cases", ["queue", "status"])
+    create_messaging_tables_v1(op)
+
+
+def downgrade() -> None:
+    drop_messaging_tables_v1(op)
+    op.drop_index("ix_cases_queue_status", "cases")
+    op.drop_table("cases")
+    op.drop_table("registrations")

@@ -1,0 +1,20 @@
+"""Consumes deal registrations and gives each submitted one its verdict: python -m services.conflict.workers.consume"""
+from services.conflict import handlers
+from services.conflict.bootstrap import bootstrap
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.topics import DEALS_REGISTRATIONS
+from shared.workers import run_consumer
+
+
+def main() -> None:
+    settings = Settings.from_env("conflict")
+    configure_logging("conflict-consumer", settings.log_level, settings.log_json)
+    conflict = bootstrap(settings)
+    run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
+                 group=settings.consumer_group, uow_factory=conflict.uow_factory,
+                 handlers=handlers.consumer_handlers(conflict.matcher))
+
+
+if __name__ == "__main__":
+    main()

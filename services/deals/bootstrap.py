@@ -1,0 +1,41 @@
+"""The deals composition root: the one place where real or fake adapters are chosen and wired."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from services.deals.domain.policy import DealPolicy
+from services.deals.storage.uow import DealsUnitOfWork
+from shared.auth import TokenService
+from shared.bus import Bus, KafkaBus
+from shared.config import Settings
+from shared.db import create_engine
+from shared.outbox import UdpDoorbell
+
+MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
+
+
+@dataclasses.dataclass
+class Deals:
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    tokens: TokenService
+    policy: DealPolicy
+    uow_factory: Callable[[], DealsUnitOfWork]
+
+
+def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Deals:
+    engine = engine or create_engine(settings.database_url)
+    doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
+    return Deals(
+        settings=settings,
+        engine=engine,
+        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="deals"),
+        tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
+        policy=DealPolicy.from_settings(settings.extra),
+        uow_factory=lambda: DealsUnitOfWork(engine, doorbell=doorbell),
+    )

@@ -1,0 +1,164 @@
+"""A deal registration and its lifecycle; every transition carries a reason written for the partner."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+ACTIVE_STATUSES = ("submitted", "approved", "in_conflict")
+FINAL_STATUSES = ("rejected", "withdrawn", "expired", "won", "lost")
+
+
+class DomainError(Exception):
+    """A lifecycle rule was broken; the message is written for the partner."""
+
+
+class InvalidTransition(DomainError):
+    pass
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+@dataclasses.dataclass
+class StatusChange:
+    status: str
+    reason: str
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "at": iso(self.at)}
+
+
+@dataclasses.dataclass
+class Registration:
+    id: str
+    partner_id: str
+    channel: str
+    submitted_by: str
+    customer: dict[str, Any]
+    contact: dict[str, Any] | None
+    products: list[str]
+    amount: dict[str, str]
+    expected_close: str
+    opportunity_name: str | None
+    notes: str | None
+    submitted_at: dt.datetime
+    status: str = "submitted"
+    reason: str = "Received; checking for competing registrations."
+    protection_until: dt.datetime | None = None
+    case_ref: str | None = None
+    extensions_used: int = 0
+    version: int = 1
+    history: list[StatusChange] = dataclasses.field(default_factory=list)
+    events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, contact: dict | None,
+               products: list[str], amount: dict, expected_close: str, opportunity_name: str | None = None,
+               notes: str | None = None, now: dt.datetime | None = None) -> "Registration":
+        now = now or utcnow()
+        registration = cls(id=str(uuid.uuid4()), partner_id=partner_id, channel=channel, submitted_by=submitted_by,
+                           customer=customer, contact=contact, products=list(products), amount=amount,
+                           expected_close=expected_close, opportunity_name=opportunity_name, notes=notes,
+                           submitted_at=now)
+        registration.history.append(StatusChange("submitted", registration.reason, now))
+        registration.events.append("deal.submitted")
+        return registration
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def _move(self, status: str, reason: str, event: str, now: dt.datetime | None = None) -> None:
+        now = now or utcnow()
+        self.status, self.reason = status, reason
+        self.version += 1
+        self.history.append(StatusChange(status, reason, now))
+        self.events.append(event)
+
+    def approve(self, *, protection: dt.timedelta, reason: str, now: dt.datetime | None = None) -> None:
+        if self.status not in ("submitted", "in_conflict"):
+            raise InvalidTransition(f"A registration that is {self.status} cannot be approved.")
+        now = now or utcnow()
+        self.protection_until = now + protection
+        self._move("approved", reason, "deal.approved", now)
+
+    def enter_conflict(self, *, case_ref: str, reason: str, now: dt.datetime | None = None) -> None:
+        if self.status != "submitted":
+            raise InvalidTransition(f"A registration that is {self.status} cannot go into review.")
+        self.case_ref = case_ref
+        self._move("in_conflict", reason, "deal.updated", now)
+
+    def reject(self, *, reason: str, now: dt.datetime | None = None) -> None:
+        if self.status not in ("submitted", "in_conflict", "approved"):
+            raise InvalidTransition(f"A registration that is {self.status} cannot be rejected.")
+        self.protection_until = None
+        self._move("rejected", reason, "deal.rejected", now)
+
+    def withdraw(self, *, now: dt.datetime | None = None) -> None:
+        if not self.is_active:
+            raise InvalidTransition(f"A registration that is {self.status} cannot be withdrawn.")
+        self.protection_until = None
+        self._move("withdrawn", "Withdrawn at the partner's request.", "deal.withdrawn", now)
+
+    def close(self, *, outcome: str, now: dt.datetime | None = None) -> None:
+        if outcome not in ("won", "lost"):
+            raise DomainError("The outcome must be won or lost.")
+        if self.status != "approved":
+            raise InvalidTransition(f"Only an approved registration can be closed; this one is {self.status}.")
+        reason = "Closed as won." if outcome == "won" else "Closed as lost."
+        self._move(outcome, reason, "deal.closed", now)
+
+    def extend(self, *, by: dt.timedelta, max_extensions: int, window: dt.timedelta,
+               now: dt.datetime | None = None) -> None:
+        now = now or utcnow()
+        if self.status != "approved" or self.protection_until is None:
+            raise InvalidTransition(f"Only an approved registration can be extended; this one is {self.status}.")
+        if self.extensions_used >= max_extensions:
+            raise InvalidTransition(f"This registration already used its {max_extensions} extension(s).")
+        if self.protection_until - now > window:
+            opens = self.protection_until - window
+            raise InvalidTransition(f"Extensions can be requested from {iso(opens)}, in the last "
+                                    f"{window.days} days of protection.")
+        self.protection_until = self.protection_until + by
+        self.extensions_used += 1
+        self._move("approved", f"Protection extended until {iso(self.protection_until)}.", "deal.updated", now)
+
+    def expire(self, *, now: dt.datetime | None = None) -> None:
+        now = now or utcnow()
+        if self.status != "approved" or self.protection_until is None or self.protection_until > now:
+            raise InvalidTransition("Only an approved registration past its protection can expire.")
+        self._move("expired", "Protection ended without the deal being closed.", "deal.expired", now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": self.status, "reason": self.reason, "partner_id": self.partner_id,
+            "channel": self.channel, "customer": self.customer, "contact": self.contact,
+            "products": list(self.products), "amount": self.amount, "expected_close": self.expected_close,
+            "opportunity_name": self.opportunity_name, "notes": self.notes,
+            "submitted_at": iso(self.submitted_at), "protection_until": iso(self.protection_until),
+            "case_ref": self.case_ref, "extensions_used": self.extensions_used, "version": self.version,
+            "history": [h.to_dict() for h in self.history],
+            "_submitted_by": self.submitted_by,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Registration":
+        return cls(id=d["id"], partner_id=d["partner_id"], channel=d["channel"], submitted_by=d["_submitted_by"],
+                   customer=d["customer"], contact=d.get("contact"), products=list(d["products"]),
+                   amount=d["amount"], expected_close=d["expected_close"], opportunity_name=d.get("opportunity_name"),
+                   notes=d.get("notes"), submitted_at=parse_iso(d["submitted_at"]), status=d["status"],
+                   reason=d["reason"], protection_until=parse_iso(d.get("protection_until")),
+                   case_ref=d.get("case_ref"), extensions_used=d.get("extensions_used", 0), version=d["version"],
+                   history=[StatusChange(h["status"], h["reason"], parse_iso(h["at"])) for h in d["history"]])

@@ -1,0 +1,20 @@
+"""Consumes catalog listings and conflict verdicts: python -m services.deals.workers.consume"""
+from services.deals import handlers
+from services.deals.bootstrap import bootstrap
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
+from shared.workers import run_consumer
+
+
+def main() -> None:
+    settings = Settings.from_env("deals")
+    configure_logging("deals-consumer", settings.log_level, settings.log_json)
+    deals = bootstrap(settings)
+    run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
+                 group=settings.consumer_group, uow_factory=deals.uow_factory,
+                 handlers=handlers.consumer_handlers(deals.policy))
+
+
+if __name__ == "__main__":
+    main()

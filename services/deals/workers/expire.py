@@ -1,0 +1,31 @@
+"""Expires registrations whose protection has passed, every minute: python -m services.deals.workers.expire"""
+import structlog
+
+from services.deals import handlers
+from services.deals.bootstrap import bootstrap
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.workers import stop_on_signals
+
+log = structlog.get_logger(__name__)
+
+
+def main() -> None:
+    settings = Settings.from_env("deals")
+    configure_logging("deals-expire", settings.log_level, settings.log_json)
+    deals = bootstrap(settings)
+    stop = stop_on_signals()
+    interval_s = float(settings.extra.get("expiry_interval_s", 60))
+    log.info("expiry.started", interval_s=interval_s)
+    while not stop.is_set():
+        try:
+            expired = handlers.expire_due(uow_factory=deals.uow_factory)
+            if expired:
+                log.info("expiry.expired", count=expired)
+        except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again next round
+            log.warning("expiry.failed", error=str(exc))
+        stop.wait(interval_s)
+
+
+if __name__ == "__main__":
+    main()
