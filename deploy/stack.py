@@ -121,9 +121,24 @@ class Stack:
                    "--bind", f"127.0.0.1:{self.ports.http[service]}", f"services.{service}.app:create_app()"]
         return self._spawn(f"{service}-api", command, env)
 
-    def start_worker(self, service: str, worker: str) -> subprocess.Popen:
-        return self._spawn(f"{service}-{worker}", [PYTHON, "-m", f"services.{service}.workers.{worker}"],
-                           self.env())
+    def start_worker(self, service: str, worker: str, extra_env: dict | None = None) -> subprocess.Popen:
+        env = {**self.env(), **(extra_env or {})}
+        process = self._spawn(f"{service}-{worker}", [PYTHON, "-m", f"services.{service}.workers.{worker}"], env)
+        state = self._load()
+        if state:
+            state.setdefault("processes", {})[f"{service}-{worker}"] = process.pid
+            self._save(state)
+        return process
+
+    def kill(self, name: str, signum: int = signal.SIGKILL, timeout_s: float = 20.0) -> int | None:
+        """Signal one process (and its children) and wait for it to end; returns its exit code."""
+        process = self.processes[name]
+        _signal_group(process.pid, signum)
+        try:
+            return process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            return process.wait(timeout=10)
 
     def _spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")

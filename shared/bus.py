@@ -115,6 +115,7 @@ class KafkaPublisher:
             request_timeout_ms=10_000,
             delivery_timeout_ms=30_000,
             allow_auto_create_topics=False,
+            reconnect_backoff_max_ms=2_000,  # come back quickly once a restarted broker answers
         )
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
@@ -151,6 +152,7 @@ class KafkaSubscription:
             heartbeat_interval_ms=1_000,
             max_poll_interval_ms=300_000,
             fetch_max_wait_ms=50,
+            reconnect_backoff_max_ms=2_000,
         )
 
     def poll(self, timeout_s: float) -> list[Message]:

@@ -27,6 +27,9 @@ class Settings:
     relay_poll_interval_s: float = 0.5
     consumer_group: str = ""
     var_dir: Path = REPO_ROOT / "var"
+    # Fault injection for the guarantee tests, e.g. DEALGATE_FAULT_RELAY_EXIT_AFTER_PUBLISH=1 makes the relay
+    # die after a broker acknowledgement and before marking the rows: the window where a crash matters.
+    faults: Mapping[str, int] = dataclasses.field(default_factory=dict)
     # Service-specific knobs live here too, so nothing deep in the code reads os.environ.
     extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -48,6 +51,8 @@ class Settings:
             relay_poll_interval_s=float(env.get("DEALGATE_RELAY_POLL_S", "0.5")),
             consumer_group=env.get(f"{service.upper()}_CONSUMER_GROUP", f"dealgate-{service}"),
             var_dir=var_dir,
+            faults={k[len("DEALGATE_FAULT_"):].lower(): int(v) for k, v in env.items()
+                    if k.startswith("DEALGATE_FAULT_")},
             extra={k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)},
         )
         values.update(overrides)

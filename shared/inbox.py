@@ -63,7 +63,7 @@ class EventConsumer:
                  dlq_publisher_factory: Callable[[], Publisher], service: str,
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
-                 retry_backoff_s: float = 0.05):
+                 retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -73,6 +73,7 @@ class EventConsumer:
         self._on_applied = on_applied or (lambda message, event, applied: None)
         self._on_dead_letter = on_dead_letter or (lambda message, error: None)
         self._retry_backoff_s = retry_backoff_s
+        self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -136,6 +137,7 @@ class EventConsumer:
                     for pending in _first_per_partition(messages[index:]):
                         seek_back(pending)
                 raise
+            self._after_commit_before_offset()
             self._subscription.commit(message)
         return len(messages)
 

@@ -6,6 +6,7 @@ import sys
 import uuid
 
 import structlog
+import structlog.tracebacks
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 _configured = False
@@ -25,7 +26,9 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            # Tracebacks as data, without local variables: they can hold tokens and customer data.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

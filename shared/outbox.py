@@ -143,7 +143,8 @@ class OutboxRelay:
 
     def __init__(self, engine: Engine, table: sa.Table, publisher_factory: Callable[[], Publisher], *,
                  batch_size: int = 500, poll_interval_s: float = 0.5, retention_s: float = 86400.0,
-                 on_published: Callable[[int], None] | None = None):
+                 on_published: Callable[[int], None] | None = None,
+                 after_publish_before_mark: Callable[[], None] | None = None):
         self._engine = engine
         self._table = table
         self._publisher_factory = publisher_factory
@@ -153,6 +154,7 @@ class OutboxRelay:
         self._retention_s = retention_s
         self._on_published = on_published or (lambda count: None)
         self._last_prune = 0.0
+        self._after_publish_before_mark = after_publish_before_mark or (lambda: None)
 
     def publish_pending(self) -> int:
         """Publish one batch; returns how many rows were published (0 when the outbox is drained)."""
@@ -173,6 +175,7 @@ class OutboxRelay:
         if self._publisher is None:
             self._publisher = self._publisher_factory()
         self._publisher.publish(messages)
+        self._after_publish_before_mark()
         with self._engine.begin() as connection:
             connection.execute(t.update().where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
         self._on_published(len(rows))

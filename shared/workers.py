@@ -34,12 +34,28 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def crash_after(count: int | None, what: str) -> Callable[[], None] | None:
+    """A fault-injection hook: SIGKILL-like exit (no cleanup, no flush) on the count-th call."""
+    if not count:
+        return None
+    calls = [0]
+
+    def maybe_crash() -> None:
+        calls[0] += 1
+        if calls[0] >= count:
+            log.warning("fault.injected_crash", after=what, calls=calls[0])
+            os._exit(137)
+    return maybe_crash
+
+
 def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address, poll_interval_s: float,
-              stop: threading.Event | None = None) -> None:
+              stop: threading.Event | None = None, faults: dict | None = None) -> None:
     stop = stop or stop_on_signals()
     published = worker_metrics()["published"].labels(service)
     relay = OutboxRelay(engine, outbox_table, bus.publisher, poll_interval_s=poll_interval_s,
-                        on_published=published.inc)
+                        batch_size=(faults or {}).get("relay_batch_size", 500), on_published=published.inc,
+                        after_publish_before_mark=crash_after((faults or {}).get("relay_exit_after_publish"),
+                                                              "publish"))
     listener = UdpDoorbell(doorbell_address).listener() if doorbell_address else _Sleeper(stop)
     log.info("relay.started", doorbell=doorbell_address)
     try:
@@ -52,7 +68,7 @@ def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address,
 
 def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable,
                  handlers: dict, stop: threading.Event | None = None,
-                 dlq_publisher_factory: Callable[[], Publisher] | None = None) -> None:
+                 dlq_publisher_factory: Callable[[], Publisher] | None = None, faults: dict | None = None) -> None:
     stop = stop or stop_on_signals()
     metrics = worker_metrics()
     subscription = _subscribe_when_broker_answers(bus, topics, group, stop)
@@ -67,7 +83,9 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
 
     consumer = EventConsumer(subscription=subscription, uow_factory=uow_factory, handlers=handlers,
                              dlq_publisher_factory=dlq_publisher_factory or bus.publisher, service=service,
-                             on_applied=applied, on_dead_letter=dead_lettered)
+                             on_applied=applied, on_dead_letter=dead_lettered,
+                             after_commit_before_offset=crash_after(
+                                 (faults or {}).get("consumer_exit_after_commit"), "database commit"))
     log.info("consumer.started", topics=topics, group=group)
     try:
         consumer.run(stop)

@@ -11,7 +11,8 @@ def main() -> None:
     configure_logging("catalog-relay", settings.log_level, settings.log_json)
     catalog = bootstrap(settings)
     run_relay(service="catalog", engine=catalog.engine, outbox_table=outbox, bus=catalog.bus,
-              doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s)
+              doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
+              faults=settings.faults)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from itertools import combinations
 from typing import Any
 
 from .index import IndexedRegistration, MatchIndex
-from .scoring import CustomerProfile
+from .scoring import CustomerProfile, compare_customers
 
 MAX_EXAMPLES = 25
 
@@ -89,8 +89,6 @@ def evaluate(registrations: Iterable[Any], truth: Any, *, ids: set[str] | None =
         example: dict[str, Any] = {"ids": list(pair), "left": left.name, "right": right.name,
                                    "left_domain": left.domain, "right_domain": right.domain}
         if match is None:
-            from .scoring import compare_customers
-
             match = compare_customers(left, right)
         example["score"] = round(match.score, 4)
         example["band"] = match.band

@@ -103,8 +103,13 @@ def _phrase_max_len() -> int:
     return max(len(phrase) for phrase in PHRASES)
 
 
+@functools.cache
+def _all_legal_forms() -> frozenset[tuple[str, ...]]:
+    return frozenset(_legal_suffixes()) | frozenset(_legal_prefixes())
+
+
 def _is_legal_form(words: list[str]) -> bool:
-    return tuple(words) in set(_legal_suffixes()) or tuple(words) in set(_legal_prefixes())
+    return tuple(words) in _all_legal_forms()
 
 
 def _is_division(words: list[str]) -> bool:

@@ -13,7 +13,7 @@ def main() -> None:
     conflict = bootstrap(settings)
     run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
-                 handlers=handlers.consumer_handlers(conflict.matcher))
+                 handlers=handlers.consumer_handlers(conflict.matcher), faults=settings.faults)
 
 
 if __name__ == "__main__":

@@ -64,8 +64,8 @@ class Registration:
     events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, contact: dict | None,
-               products: list[str], amount: dict, expected_close: str, opportunity_name: str | None = None,
+    def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, products: list[str],
+               amount: dict, expected_close: str, contact: dict | None = None, opportunity_name: str | None = None,
                notes: str | None = None, now: dt.datetime | None = None) -> "Registration":
         now = now or utcnow()
         registration = cls(id=str(uuid.uuid4()), partner_id=partner_id, channel=channel, submitted_by=submitted_by,

@@ -13,7 +13,7 @@ def main() -> None:
     deals = bootstrap(settings)
     run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
                  group=settings.consumer_group, uow_factory=deals.uow_factory,
-                 handlers=handlers.consumer_handlers(deals.policy))
+                 handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults)
 
 
 if __name__ == "__main__":

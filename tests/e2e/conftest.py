@@ -1,0 +1,86 @@
+"""One real stack for the end-to-end tests: its own Kafka, PostgreSQL databases, gunicorn APIs and workers."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+import requests
+
+from deploy.stack import Ports, Stack
+from shared.auth import TokenService
+from shared.config import Settings
+from tests.conftest import RUN_DIR
+
+E2E_PORTS = Ports(kafka=29092, http={"catalog": 18001, "deals": 18002, "conflict": 18003},
+                  doorbell={"catalog": 19301, "deals": 19302, "conflict": 19303})
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_cluster):
+    run = uuid.uuid4().hex[:8]
+    env = {f"{service.upper()}_DATABASE_URL": postgres_cluster.create_database(f"e2e_{service}_{run}")
+           for service in ("catalog", "deals", "conflict")}
+    env["DEALS_EXPIRY_INTERVAL_S"] = "1"
+    running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=E2E_PORTS, env=env, http_workers=2)
+    try:
+        running.up(progress=lambda message: print(f"[stack] {message}"))
+        yield running
+    finally:
+        running.down(progress=lambda message: print(f"[stack] {message}"))
+
+
+class Api:
+    """A thin HTTP client with a token per role, as a user of the running stack would hold them."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.tokens = TokenService(Settings.from_env("deals", {}).jwt_secret)
+        self.session = requests.Session()
+
+    def headers(self, role: str, **claims) -> dict:
+        return {"Authorization": "Bearer " + self.tokens.issue(role, **claims)}
+
+    def call(self, method: str, service: str, path: str, *, as_: dict | None = None, **kwargs):
+        return self.session.request(method, self.stack.url(service) + path, headers=as_ or {}, timeout=10, **kwargs)
+
+    def published_listing(self, channels=("reseller", "distributor", "msp", "marketplace", "direct")) -> str:
+        admin = self.headers("admin")
+        listing = self.call("POST", "catalog", "/v1/listings", as_=admin, json={
+            "title": f"E2E Suite {uuid.uuid4().hex[:6]}", "summary": "Test listing", "vendor": "Dealgate",
+            "category": "analytics", "tags": ["e2e"],
+            "offers": [{"name": "Standard", "channels": list(channels), "regions": ["NA", "EMEA"],
+                        "pricing": {"model": "flat", "price": {"amount": "1000.00", "currency": "USD"}}}]})
+        assert listing.status_code == 201, listing.text
+        listing_id = listing.json()["id"]
+        assert self.call("POST", "catalog", f"/v1/listings/{listing_id}/publish", as_=admin).status_code == 200
+        return listing_id
+
+    def submit(self, as_: dict, products: list[str], *, customer: dict | None = None, retry_until_known_s=20.0):
+        """Submit a deal; retries only while deals has not yet seen the listing's event (422 on products)."""
+        body = {"customer": customer or {"name": f"Cust {uuid.uuid4().hex[:8]} Ltd",
+                                         "domain": f"{uuid.uuid4().hex[:10]}.example.com", "country": "GB"},
+                "products": products, "amount": {"amount": "25000.00", "currency": "USD"},
+                "expected_close": (dt.date.today() + dt.timedelta(days=45)).isoformat()}
+        deadline = time.monotonic() + retry_until_known_s
+        while True:
+            response = self.call("POST", "deals", "/v1/deals", as_=as_, json=body)
+            products_unknown = response.status_code == 422 and any(
+                k.startswith("products") for k in response.json().get("errors", {}))
+            if not products_unknown or time.monotonic() > deadline:
+                return response
+            time.sleep(0.05)
+
+    def wait_for_verdict(self, deal_id: str, as_: dict, timeout_s: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            deal = self.call("GET", "deals", f"/v1/deals/{deal_id}", as_=as_).json()
+            if deal["status"] != "submitted" or time.monotonic() > deadline:
+                return deal
+            time.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    return Api(stack)

@@ -1,0 +1,1 @@
+"""Unit tests run on fakes and in-memory twins only."""

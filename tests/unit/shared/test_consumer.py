@@ -1,0 +1,72 @@
+from shared.bus import InMemoryBus, OutgoingMessage
+from shared.events import CloudEvent
+from shared.inbox import MAX_ATTEMPTS, EventConsumer
+from tests.unit.shared.messaging_fixtures import ExampleUnitOfWork, effect_count, make_engine, record_effect
+
+
+def _consumer(bus, engine, handlers, group="g"):
+    return EventConsumer(subscription=bus.subscribe(["topic.a"], group), uow_factory=lambda: ExampleUnitOfWork(engine),
+                         handlers=handlers, dlq_publisher_factory=bus.publisher, service="test",
+                         retry_backoff_s=0)
+
+
+def _send(bus, event: CloudEvent | bytes, key="k"):
+    value = event.to_json() if isinstance(event, CloudEvent) else event
+    bus.publisher().publish([OutgoingMessage("topic.a", key, value)])
+
+
+def test_a_redelivered_event_changes_nothing(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    event = CloudEvent(type="thing.happened", source="/t", subject="s-1", data={})
+    _send(bus, event)
+    _send(bus, event)  # at-least-once delivery: the same event twice
+    consumer = _consumer(bus, engine, {"thing.happened": record_effect})
+    assert consumer.run_once() == 2
+    # and a consumer that lost its offset commit sees the whole log again
+    again = _consumer(bus, engine, {"thing.happened": record_effect}, group="other-group")
+    again.run_once()
+    assert effect_count(engine, "s-1") == 1
+
+
+def test_a_poison_message_goes_to_the_dlq_after_three_attempts_and_the_consumer_moves_on(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    attempts = []
+
+    def explode(event, *, uow):
+        attempts.append(event.id)
+        record_effect(event, uow=uow)
+        raise RuntimeError("cannot handle this one")
+
+    _send(bus, b"{not a cloud event")
+    poison = CloudEvent(type="thing.exploded", source="/t", subject="bad", data={})
+    _send(bus, poison)
+    _send(bus, CloudEvent(type="thing.happened", source="/t", subject="good", data={}))
+    consumer = _consumer(bus, engine, {"thing.happened": record_effect, "thing.exploded": explode})
+    consumer.run_once()
+
+    dead = bus.messages("topic.a.dlq")
+    assert [m.value for m in dead] == [b"{not a cloud event", poison.to_json()]
+    assert "not JSON" in dead[0].header("dlq-error")
+    assert "cannot handle this one" in dead[1].header("dlq-error")
+    assert dead[1].header("dlq-attempts") == str(MAX_ATTEMPTS)
+    assert len(attempts) == MAX_ATTEMPTS
+    assert effect_count(engine, "bad") == 0, "a failed attempt's effects roll back"
+    assert effect_count(engine, "good") == 1
+    assert consumer.run_once() == 0, "every offset was committed"
+
+
+def test_when_even_the_dlq_is_down_the_offset_stays_and_the_message_comes_back(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    _send(bus, b"garbage")
+    consumer = _consumer(bus, engine, {})
+    bus.fail_publishes = 1
+    try:
+        consumer.run_once()
+    except Exception:
+        pass
+    assert bus.messages("topic.a.dlq") == []
+    consumer.run_once()
+    assert len(bus.messages("topic.a.dlq")) == 1

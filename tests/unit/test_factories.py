@@ -1,0 +1,42 @@
+"""Each service's app factory builds a working app from configuration alone (as in Flask's flaskr tutorial)."""
+import pytest
+
+from services.catalog.app import create_app as create_catalog
+from services.conflict.app import create_app as create_conflict
+from services.deals.app import create_app as create_deals
+from shared.config import Settings
+
+FACTORIES = {"catalog": create_catalog, "deals": create_deals, "conflict": create_conflict}
+
+
+@pytest.mark.parametrize("service", FACTORIES)
+def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
+    settings = Settings.from_env(service, {"DEALGATE_VAR_DIR": str(tmp_path)})
+    app = FACTORIES[service]({"SETTINGS": settings, "TESTING": True})
+    client = app.test_client()
+    assert app.testing
+    assert client.get("/healthz").json == {"status": "ok", "service": service}
+    document = client.get("/openapi.json").json
+    assert document["info"]["title"].startswith("Dealgate")
+    assert any(path.startswith("/v1/") for path in document["paths"])
+    assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("service", FACTORIES)
+def test_readyz_reports_each_dependency(service, tmp_path):
+    # Nothing listens on port 1, so Kafka is reported as failing while the database is fine.
+    settings = Settings.from_env(service, {"DEALGATE_VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    from shared.db import upgrade_to_head
+    from importlib import import_module
+
+    upgrade_to_head(settings.database_url, import_module(f"services.{service}.bootstrap").MIGRATIONS)
+    response = FACTORIES[service]({"SETTINGS": settings}).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "ok"
+    assert response.json["checks"]["kafka"].startswith("failed")
+
+
+def test_creating_an_app_does_not_touch_the_network_or_disk(tmp_path):
+    settings = Settings.from_env("deals", {"DEALGATE_VAR_DIR": str(tmp_path / "nowhere")})
+    create_deals({"SETTINGS": settings})
+    assert not (tmp_path / "nowhere" / "deals.db").exists()
