@@ -10,9 +10,11 @@ import pytest
 from deploy.kafka import KafkaBroker, port_open
 from deploy.postgres import LocalPostgres
 
-TEST_KAFKA_PORT = int(os.environ.get("DEALGATE_TEST_KAFKA_PORT", "19092"))
-TEST_PG_PORT = int(os.environ.get("DEALGATE_TEST_PG_PORT", "55433"))
-RUN_DIR = Path(os.environ.get("DEALGATE_TEST_DIR", "/tmp/dealgate-test"))
+# Several checkouts (or engineers) can run the suite side by side with distinct offsets and directories.
+PORT_OFFSET = int(os.environ.get("DEALGATE_TEST_PORT_OFFSET", "0"))
+TEST_KAFKA_PORT = 19092 + PORT_OFFSET
+TEST_PG_PORT = 55433 + PORT_OFFSET
+RUN_DIR = Path(os.environ.get("DEALGATE_TEST_DIR", f"/tmp/dealgate-test-{PORT_OFFSET}"))
 
 
 def unique(prefix: str = "t") -> str:

@@ -11,10 +11,12 @@ import requests
 from deploy.stack import Ports, Stack
 from shared.auth import TokenService
 from shared.config import Settings
-from tests.conftest import RUN_DIR
+from tests.conftest import PORT_OFFSET, RUN_DIR
 
-E2E_PORTS = Ports(kafka=29092, http={"catalog": 18001, "deals": 18002, "conflict": 18003},
-                  doorbell={"catalog": 19301, "deals": 19302, "conflict": 19303})
+E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
+                  http={"catalog": 18001 + PORT_OFFSET, "deals": 18002 + PORT_OFFSET, "conflict": 18003 + PORT_OFFSET},
+                  doorbell={"catalog": 19301 + PORT_OFFSET, "deals": 19302 + PORT_OFFSET,
+                            "conflict": 19303 + PORT_OFFSET})
 
 
 @pytest.fixture(scope="session")
