@@ -53,8 +53,8 @@ class Publisher(Protocol):
 
 class Subscription(Protocol):
     def poll(self, timeout_s: float) -> list[Message]: ...
-    def commit(self, message: Message) -> None:
-        """Mark everything up to and including `message` in its partition as done for the group."""
+    def commit_many(self, messages: Sequence[Message]) -> None:
+        """For each message: mark everything up to and including it in its partition as done for the group."""
     def close(self) -> None: ...
 
 
@@ -167,12 +167,12 @@ class KafkaSubscription:
                 ))
         return messages
 
-    def commit(self, message: Message) -> None:
+    def commit_many(self, messages: Sequence[Message]) -> None:
         from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
-        tp = TopicPartition(message.topic, message.partition)
-        self._consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "", -1)})
+        self._consumer.commit({TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.offset + 1, "", -1)
+                               for m in messages})
 
     def seek_back(self, message: Message) -> None:
         """Make the next poll return `message` again (used when a batch is abandoned half-way)."""
@@ -259,9 +259,10 @@ class InMemorySubscription:
                     self._positions[(topic, index)] = start + len(batch)
         return out
 
-    def commit(self, message: Message) -> None:
+    def commit_many(self, messages: Sequence[Message]) -> None:
         with self._bus._lock:
-            self._bus.group_offsets[(self._group, message.topic, message.partition)] = message.offset + 1
+            for message in messages:
+                self._bus.group_offsets[(self._group, message.topic, message.partition)] = message.offset + 1
 
     def seek_back(self, message: Message) -> None:
         self._positions[(message.topic, message.partition)] = message.offset

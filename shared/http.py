@@ -42,7 +42,8 @@ class ProblemApi(Api):
 
 
 def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],
-                    config_overrides: dict | None = None) -> tuple[Flask, ProblemApi]:
+                    config_overrides: dict | None = None,
+                    metrics_collectors: Callable[[], list] | None = None) -> tuple[Flask, ProblemApi]:
     app = Flask(service)
     app.config.update(
         API_TITLE=title,
@@ -90,10 +91,15 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     def unexpected_error(error: Exception):
         if isinstance(error, HTTPException):
             return problem_from_http_exception(error)
+        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)):
+            # The database is restarting or busy: nothing was stored, and the same request can be sent again.
+            log.warning("http.database_unavailable", path=request.path, error=str(error.orig or error)[:200])
+            return problem_response(503, "The database is briefly unavailable; nothing was stored. Retry shortly.",
+                                    headers={"Retry-After": "1"})
         log.exception("http.unhandled_error", path=request.path)
         return problem_response(500, "Something went wrong on our side; the error was logged.")
 
-    app.register_blueprint(_probes_blueprint(readiness))
+    app.register_blueprint(_probes_blueprint(readiness, metrics_collectors or (lambda: [])))
     # The OpenAPI documents are public (SPEC section 3).
     public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api
@@ -117,7 +123,7 @@ def _check_body() -> None:
         abort(400, message="The request body is not valid JSON.")
 
 
-def _probes_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
+def _probes_blueprint(readiness: dict[str, Callable[[], None]], metrics_collectors: Callable[[], list]) -> Blueprint:
     probes = Blueprint("probes", __name__)
 
     @probes.get("/healthz")
@@ -141,7 +147,7 @@ def _probes_blueprint(readiness: dict[str, Callable[[], None]]) -> Blueprint:
     @probes.get("/metrics")
     @allow_anonymous
     def metrics():
-        body, content_type = render_latest()
+        body, content_type = render_latest(metrics_collectors())
         return Response(body, content_type=content_type)
 
     return probes

@@ -17,6 +17,8 @@ from shared.topics import dlq_name
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
+# Failures of the infrastructure rather than of the message (connection lost, deadlock, "database is locked").
+TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 
 def define_inbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -81,7 +83,11 @@ class EventConsumer:
             try:
                 self._apply(message)
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure counts as an attempt
+            except TRANSIENT_ERRORS:
+                # The database is restarting or a lock timed out: the message is fine, so it must not be
+                # dead-lettered. Let the run loop back off and read it again.
+                raise
+            except Exception as exc:  # noqa: BLE001 - any other failure counts as an attempt
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("consumer.attempt_failed", topic=message.topic, partition=message.partition,
                             offset=message.offset, attempt=attempt, error=last_error,
@@ -126,19 +132,29 @@ class EventConsumer:
                   offset=message.offset, error=error)
 
     def run_once(self, timeout_s: float = 0.5) -> int:
+        """Process one polled batch, then commit its offsets.
+
+        Offsets are committed once per batch rather than per message: every message's transaction has
+        committed by then, and a crash before the offset commit only means redelivery, which the inbox absorbs.
+        """
         messages = self._subscription.poll(timeout_s)
-        for index, message in enumerate(messages):
-            try:
-                self.process(message)
-            except Exception:
-                # Could not even dead-letter (broker down): rewind so these messages come back on the next poll.
-                seek_back = getattr(self._subscription, "seek_back", None)
-                if seek_back:
-                    for pending in _first_per_partition(messages[index:]):
-                        seek_back(pending)
-                raise
-            self._after_commit_before_offset()
-            self._subscription.commit(message)
+        done: dict[tuple[str, int], Message] = {}
+        try:
+            for index, message in enumerate(messages):
+                try:
+                    self.process(message)
+                except Exception:
+                    # Could not even dead-letter (broker down): rewind so these come back on the next poll.
+                    seek_back = getattr(self._subscription, "seek_back", None)
+                    if seek_back:
+                        for pending in _first_per_partition(messages[index:]):
+                            seek_back(pending)
+                    raise
+                done[(message.topic, message.partition)] = message
+                self._after_commit_before_offset()
+        finally:
+            if done:
+                self._subscription.commit_many(list(done.values()))
         return len(messages)
 
     def run(self, stop: threading.Event) -> None:

@@ -34,11 +34,18 @@ def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
     return Gauge(name, documentation, list(labels), **kwargs)
 
 
-def render_latest() -> tuple[bytes, str]:
+def render_latest(extra_collectors=()) -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    from prometheus_client import REGISTRY
+        body = generate_latest(registry)
+    else:
+        from prometheus_client import REGISTRY
 
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        body = generate_latest(REGISTRY)
+    if extra_collectors:
+        extra = CollectorRegistry(auto_describe=False)
+        for collector in extra_collectors:
+            extra.register(collector)
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST

@@ -70,3 +70,27 @@ def test_when_even_the_dlq_is_down_the_offset_stays_and_the_message_comes_back(t
     assert bus.messages("topic.a.dlq") == []
     consumer.run_once()
     assert len(bus.messages("topic.a.dlq")) == 1
+
+
+def test_a_database_outage_is_not_mistaken_for_a_poison_message(tmp_path):
+    import pytest
+    import sqlalchemy as sa
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    outage = {"left": 5}
+
+    def flaky_database(event, *, uow):
+        if outage["left"]:
+            outage["left"] -= 1
+            raise sa.exc.OperationalError("INSERT ...", {}, Exception("server closed the connection"))
+        record_effect(event, uow=uow)
+
+    _send(bus, CloudEvent(type="thing.happened", source="/t", subject="survives", data={}))
+    consumer = _consumer(bus, engine, {"thing.happened": flaky_database})
+    for _ in range(5):
+        with pytest.raises(sa.exc.OperationalError):
+            consumer.run_once()
+    consumer.run_once()
+    assert bus.messages("topic.a.dlq") == []
+    assert effect_count(engine, "survives") == 1

@@ -1,0 +1,154 @@
+"""`make bench`: every benchmark against a real stack, side by side with its reference; a table, JSON and a plot.
+
+Each part runs as its own process (so one part's memory or threads cannot skew the next) and writes JSON;
+this script gathers them into bench/results/latest.json (a flat object of named figures) and latest.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import progress
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = RESULTS.parent.parent
+
+# (json name, target description, check(figures) -> bool | None)
+TARGETS = [
+    ("deals_submit_rps", ">= 0.7 x baseline_insert_rps",
+     lambda f: f["deals_submit_rps"] >= 0.7 * f["baseline_insert_rps"]),
+    ("baseline_insert_rps", "reference", None),
+    ("catalog_search_rps", ">= 0.5 x baseline_json_rps",
+     lambda f: f["catalog_search_rps"] >= 0.5 * f["baseline_json_rps"]),
+    ("catalog_304_rps", ">= 0.8 x baseline_json_rps",
+     lambda f: f["catalog_304_rps"] >= 0.8 * f["baseline_json_rps"]),
+    ("baseline_json_rps", "reference", None),
+    ("verdict_p50_ms", "<= 100 ms", lambda f: f["verdict_p50_ms"] <= 100),
+    ("verdict_p99_ms", "<= 500 ms", lambda f: f["verdict_p99_ms"] <= 500),
+    ("match_p99_ms_1m", "< 10 ms", lambda f: f["match_p99_ms_1m"] < 10),
+    ("match_index_mb_1m", "reported", None),
+    ("match_precision", ">= 0.97", lambda f: f["match_precision"] >= 0.97),
+    ("match_recall", ">= 0.97", lambda f: f["match_recall"] >= 0.97),
+]
+
+PARTS = {
+    "catalog": ["bench/catalog_search.py"],
+    "deals": ["bench/deals_submit.py"],
+    "verdict": ["-m", "bench.verdict_latency"],
+    "match": ["bench/match_index.py"],
+}
+
+
+def run_part(name: str, extra: list[str], quick: bool) -> dict:
+    out = RESULTS / f"part-{name}.json"
+    out.unlink(missing_ok=True)
+    args = [sys.executable, *PARTS[name], "--json", str(out), *extra]
+    progress(f"running {name}: {' '.join(args[1:])}")
+    started = time.monotonic()
+    completed = subprocess.run(args, cwd=REPO)
+    if completed.returncode != 0 or not out.exists():
+        progress(f"{name} failed (exit {completed.returncode}); its figures are missing from the table")
+        return {}
+    progress(f"{name} done in {time.monotonic() - started:.0f}s")
+    return json.loads(out.read_text())
+
+
+def matching_quality() -> dict:
+    from services.conflict.matching import evaluation
+
+    data = REPO / "tests" / "data"
+    records = [json.loads(line) for line in (data / "matching_registrations.jsonl").read_text("utf-8").splitlines()]
+    truth = json.loads((data / "matching_truth.json").read_text("utf-8"))
+    result = evaluation.evaluate(records, truth)
+    return {"match_precision": round(result["precision"], 4), "match_recall": round(result["recall"], 4)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs, for a smoke test")
+    parser.add_argument("--only", nargs="*", choices=list(PARTS) + ["quality"])
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    quick_args = {
+        "catalog": ["--listings", "1000", "--duration", "5"],
+        "deals": ["--duration", "5"],
+        "verdict": ["--rate", "50", "--seconds", "10"],
+        "match": ["--size", "100000", "--queries", "1000"],
+    }
+    figures: dict = {}
+    latencies: list[float] = []
+    for name in PARTS:
+        if args.only and name not in args.only:
+            continue
+        part = run_part(name, quick_args[name] if args.quick else [], args.quick)
+        latencies = part.pop("verdict_latencies_ms", latencies)
+        figures.update({k: v for k, v in part.items() if isinstance(v, (int, float, str))})
+    if not args.only or "quality" in args.only:
+        figures.update(matching_quality())
+    figures["machine"] = f"{platform.node()} {platform.machine()} cores={__import__('os').cpu_count()}"
+    figures["quick"] = bool(args.quick)
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
+    print_table(figures)
+    plot(figures, latencies, RESULTS / "latest.png")
+    print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
+    return 0
+
+
+def print_table(figures: dict) -> None:
+    print(f"\n{'figure':24s} {'value':>12s}  {'target':30s} result")
+    print("-" * 80)
+    for name, target, check in TARGETS:
+        value = figures.get(name)
+        if value is None:
+            verdict = "NOT MEASURED"
+            shown = "-"
+        else:
+            shown = f"{value:.1f}" if isinstance(value, float) and value >= 10 else str(value)
+            try:
+                verdict = "" if check is None else ("met" if check(figures) else "MISSED")
+            except (KeyError, TypeError):
+                verdict = "reference missing"
+        ratio = ""
+        if name in ("deals_submit_rps",) and figures.get("baseline_insert_rps"):
+            ratio = f" (ratio {figures[name] / figures['baseline_insert_rps']:.2f})" if value else ""
+        if name in ("catalog_search_rps", "catalog_304_rps") and figures.get("baseline_json_rps") and value:
+            ratio = f" (ratio {value / figures['baseline_json_rps']:.2f})"
+        print(f"{name:24s} {shown:>12s}  {target:30s} {verdict}{ratio}")
+
+
+def plot(figures: dict, latencies: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    if latencies:
+        left.hist(latencies, bins=60, color="#3b7dd8")
+        for label, key, colour in (("p50", "verdict_p50_ms", "green"), ("p99", "verdict_p99_ms", "red")):
+            if key in figures:
+                left.axvline(figures[key], color=colour, linestyle="--", label=f"{label} {figures[key]:.0f} ms")
+        left.axvline(500, color="grey", linestyle=":", label="p99 target 500 ms")
+        left.legend()
+    left.set_title("Submit-to-verdict latency (ms)")
+    left.set_xlabel("ms")
+    left.set_ylabel("registrations")
+    names = ["baseline_insert_rps", "deals_submit_rps", "baseline_json_rps", "catalog_search_rps", "catalog_304_rps"]
+    values = [figures.get(n, 0) or 0 for n in names]
+    colours = ["#999999", "#3b7dd8", "#999999", "#3b7dd8", "#3b7dd8"]
+    right.barh(names, values, color=colours)
+    for index, value in enumerate(values):
+        right.text(value, index, f" {value:.0f}", va="center")
+    right.set_title("Throughput against its baseline (requests/s)")
+    fig.suptitle(f"Dealgate bench — {figures.get('machine', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Kafka-side gauges for /metrics: how many messages sit in each DLQ, and how far each consumer group lags."""
+from __future__ import annotations
+
+import threading
+import time
+
+import structlog
+from prometheus_client.core import GaugeMetricFamily
+
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS, dlq_name
+
+log = structlog.get_logger(__name__)
+DLQ_TOPICS = tuple(dlq_name(t) for t in (CATALOG_LISTINGS, DEALS_REGISTRATIONS, CONFLICT_CASES))
+
+
+class KafkaDepthCollector:
+    """A Prometheus collector that asks the broker on scrape (cached for a few seconds, never blocking long).
+
+    It is created per process on first scrape, so no Kafka client exists at import or before gunicorn forks.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, group: str | None, consumed_topics: tuple[str, ...],
+                 cache_s: float = 5.0):
+        self._bootstrap = bootstrap_servers
+        self._group = group
+        self._consumed = consumed_topics
+        self._cache_s = cache_s
+        self._lock = threading.Lock()
+        self._cached_at = 0.0
+        self._cached: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._admin = None
+
+    def _measure(self) -> tuple[dict[str, int], dict[str, int]]:
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, request_timeout_ms=3000,
+                                 client_id="dealgate-metrics")
+        try:
+            depth: dict[str, int] = {}
+            for topic in DLQ_TOPICS:
+                partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
+                if partitions:
+                    ends, starts = consumer.end_offsets(partitions), consumer.beginning_offsets(partitions)
+                    depth[topic] = sum(ends[p] - starts[p] for p in partitions)
+            lag: dict[str, int] = {}
+            if self._group:
+                if self._admin is None:
+                    self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
+                committed = self._admin.list_consumer_group_offsets(self._group)
+                for topic in self._consumed:
+                    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
+                    if partitions:
+                        ends = consumer.end_offsets(partitions)
+                        lag[topic] = sum(max(0, ends[p] - (committed[p].offset if p in committed else 0))
+                                         for p in partitions)
+            return depth, lag
+        finally:
+            consumer.close()
+
+    def collect(self):
+        with self._lock:
+            if time.monotonic() - self._cached_at > self._cache_s:
+                try:
+                    self._cached = self._measure()
+                except Exception as exc:  # noqa: BLE001 - a scrape during a broker outage just omits these gauges
+                    log.info("metrics.kafka_unavailable", error=str(exc))
+                    self._cached = ({}, {})
+                self._cached_at = time.monotonic()
+            depth, lag = self._cached
+        dlq = GaugeMetricFamily("dealgate_dlq_depth", "Messages retained in a dead-letter topic", labels=["topic"])
+        for topic, value in sorted(depth.items()):
+            dlq.add_metric([topic], value)
+        yield dlq
+        consumer_lag = GaugeMetricFamily("dealgate_consumer_lag", "Messages not yet consumed by this service",
+                                         labels=["group", "topic"])
+        for topic, value in sorted(lag.items()):
+            consumer_lag.add_metric([self._group or "", topic], value)
+        yield consumer_lag
