@@ -45,6 +45,9 @@ test-e2e: install kafka-jars
 bench: install kafka-jars      ## benchmarks against a real stack; prints a table
 	$(BIN)/python -m bench.run
 
+chaos: install kafka-jars      ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
+	$(BIN)/python -m bench.chaos
+
 token: install                 ## e.g. make token ROLE=partner ARGS="--partner-id acme"
 	$(BIN)/dealgate token --role $(ROLE) $(ARGS)
 

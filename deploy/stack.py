@@ -4,6 +4,7 @@ python -m deploy.stack run    foreground; Ctrl-C stops everything       (make ru
 python -m deploy.stack up     background; returns once all are ready   (make up)
 python -m deploy.stack down   stops everything `up` started             (make down)
 python -m deploy.stack status
+python -m deploy.stack supervise   what `up` runs detached: brings everything up and restarts what crashes
 """
 from __future__ import annotations
 
@@ -105,6 +106,17 @@ class Stack:
         progress("waiting for every service to answer /readyz ...")
         self.wait_ready(timeout_s=timeout_s)
         progress(f"all services ready in {time.monotonic() - started:.1f}s")
+        self.seed_catalog(progress=progress)
+
+    def seed_catalog(self, *, progress=print) -> None:
+        """The demo catalog, through the API like real data; listings already there are skipped."""
+        from deploy.seed_catalog import seed
+        from shared.auth import TokenService
+        from shared.config import Settings
+
+        settings = Settings.from_env("catalog", self.env())
+        seed(self.url("catalog"), TokenService(settings.jwt_secret, settings.jwt_issuer).issue("admin"),
+             progress=progress)
 
     def create_topics(self) -> None:
         from shared.bus import KafkaBus
@@ -121,12 +133,15 @@ class Stack:
                    "--bind", f"127.0.0.1:{self.ports.http[service]}", f"services.{service}.app:create_app()"]
         return self._spawn(f"{service}-api", command, env)
 
-    def start_worker(self, service: str, worker: str, extra_env: dict | None = None) -> subprocess.Popen:
+    def start_worker(self, service: str, worker: str, extra_env: dict | None = None,
+                     name: str | None = None) -> subprocess.Popen:
+        """Start a worker; give a `name` to run another instance beside the usual one (e.g. a second consumer)."""
+        name = name or f"{service}-{worker}"
         env = {**self.env(), **(extra_env or {})}
-        process = self._spawn(f"{service}-{worker}", [PYTHON, "-m", f"services.{service}.workers.{worker}"], env)
+        process = self._spawn(name, [PYTHON, "-m", f"services.{service}.workers.{worker}"], env)
         state = self._load()
         if state:
-            state.setdefault("processes", {})[f"{service}-{worker}"] = process.pid
+            state.setdefault("processes", {})[name] = process.pid
             self._save(state)
         return process
 
@@ -188,6 +203,33 @@ class Stack:
         self.state_file.unlink(missing_ok=True)
         progress("stopped")
 
+    def supervise(self, stopping: list, *, progress=print, check_every_s: float = 0.5) -> None:
+        """Restart any process that dies (with a growing pause if it keeps dying) until `stopping` is set.
+
+        Offsets are committed only after each transaction and the outbox keeps what was not yet published,
+        so restarting a crashed relay or consumer is always safe.
+        """
+        restarts: dict[str, list[float]] = {}
+        while not stopping:
+            for name, process in list(self.processes.items()):
+                if process.poll() is None:
+                    continue
+                recent = [t for t in restarts.get(name, []) if time.monotonic() - t < 60]
+                pause = min(30.0, 0.5 * 2 ** len(recent))
+                if recent and time.monotonic() - recent[-1] < pause:
+                    continue
+                progress(f"{name} exited with {process.returncode}; restarting it (see {self.log_dir / name}.log)")
+                service, _, worker = name.partition("-")
+                if worker == "api":
+                    self.processes[name] = self.start_api(service)
+                else:
+                    self.start_worker(service, worker, name=name)
+                restarts[name] = recent + [time.monotonic()]
+                state = self._load()
+                state.setdefault("processes", {})[name] = self.processes[name].pid
+                self._save(state)
+            time.sleep(check_every_s)
+
     def status(self) -> dict[str, str]:
         state = self._load()
         report = {name: ("running" if _alive(pid) else "stopped") for name, pid in state.get("processes", {}).items()}
@@ -244,41 +286,89 @@ def print_welcome(stack: Stack) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack")
-    parser.add_argument("action", choices=("run", "up", "down", "status"))
+    parser.add_argument("action", choices=("run", "up", "down", "status", "supervise"))
     args = parser.parse_args(argv)
     stack = Stack()
     if args.action == "down":
-        stack.down()
-        return 0
+        return stop_supervisor(stack)
     if args.action == "status":
         for name, status in stack.status().items():
             print(f"{name:20s} {status}")
         return 0
+    if args.action == "up":
+        return start_supervisor_in_background(stack)
+    return run_supervisor(stack, announce=args.action == "run")
+
+
+def run_supervisor(stack: Stack, *, announce: bool) -> int:
+    """Bring everything up, keep it up (restarting what crashes), and stop it all on Ctrl-C or SIGTERM."""
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    supervisor_file = stack.var_dir / "run" / "supervisor.pid"
     try:
         stack.up()
     except BaseException as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         stack.down()
         return 1
-    print_welcome(stack)
-    if args.action == "up":
-        print("Running in the background; `make down` stops it.")
-        return 0
-    print("Press Ctrl-C to stop.")
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    supervisor_file.write_text(str(os.getpid()))
+    if announce:
+        print_welcome(stack)
+        print("Press Ctrl-C to stop.")
     try:
-        while not stopping:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {stack.log_dir / name}.log", file=sys.stderr)
-                    stopping.append(True)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    print("\nstopping ...")
-    stack.down()
+        stack.supervise(stopping)
+    finally:
+        print("\nstopping ...")
+        stack.down()
+        supervisor_file.unlink(missing_ok=True)
     return 0
+
+
+def start_supervisor_in_background(stack: Stack) -> int:
+    """`make up`: the supervisor runs detached; this returns once every service answers /readyz."""
+    stack.log_dir.mkdir(parents=True, exist_ok=True)
+    (stack.var_dir / "run").mkdir(parents=True, exist_ok=True)
+    if _supervisor_pid(stack):
+        print("Dealgate is already up (`make down` stops it).")
+        print_welcome(stack)
+        return 0
+    log = open(stack.log_dir / "supervisor.log", "ab")
+    supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise"], cwd=REPO, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    started = time.monotonic()
+    print("starting Kafka and the three services in the background ...")
+    while time.monotonic() - started < 180:
+        if supervisor.poll() is not None:
+            print(f"start-up failed; see {stack.log_dir / 'supervisor.log'}", file=sys.stderr)
+            return 1
+        if _supervisor_pid(stack):
+            print(f"all services ready in {time.monotonic() - started:.1f}s")
+            print_welcome(stack)
+            print("Running in the background; `make down` stops it.")
+            return 0
+        time.sleep(0.3)
+    print("start-up timed out", file=sys.stderr)
+    return 1
+
+
+def stop_supervisor(stack: Stack) -> int:
+    pid = _supervisor_pid(stack)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    stack.down()  # whatever is left (e.g. after a crashed supervisor) is stopped from the state file
+    return 0
+
+
+def _supervisor_pid(stack: Stack) -> int | None:
+    try:
+        pid = int((stack.var_dir / "run" / "supervisor.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,369 @@
+"""`make chaos`: registrations at a steady rate while a schedule kills the broker, relays and consumers,
+restarts PostgreSQL and forces a consumer-group rebalance; then it proves nothing was lost or duplicated.
+
+python -m bench.chaos [--count 10000] [--rate 100]
+
+The same input also runs without faults, and the two sets of cases must be equal.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import random
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from bench.common import BENCH_DIR, BENCH_PORTS, bearer, progress
+from deploy.postgres import LocalPostgres
+from deploy.stack import Ports, Stack
+from shared.topics import CONFLICT_CASES
+
+RELAYS = ("catalog-relay", "deals-relay", "conflict-relay")
+CONSUMERS = ("deals-consume", "conflict-consume")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRegistration:
+    index: int
+    partner: str
+    customer: dict
+    product_slot: int
+
+
+def plan(count: int, seed: int = 11, overlap_share: float = 0.25) -> list[PlannedRegistration]:
+    """Deterministic input: most customers are unique; a share come back from other partners (a clique)."""
+    rng = random.Random(seed)
+    partners = [f"chaos-partner-{i}" for i in range(12)]
+    planned, groups = [], []
+    for index in range(count):
+        if groups and rng.random() < overlap_share:
+            group = rng.choice(groups)
+            free = [p for p in partners if p not in group["partners"]]
+            if free:
+                partner = rng.choice(free)
+                group["partners"].append(partner)
+                planned.append(PlannedRegistration(index, partner, group["customer"], group["slot"]))
+                continue
+        tag = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
+        customer = {"name": f"{tag[:6].capitalize()} {tag[6:].capitalize()} Holdings", "domain": f"{tag}.example.org",
+                    "country": rng.choice(["DE", "GB", "FR", "US", "NL"])}
+        group = {"customer": customer, "partners": [rng.choice(partners)], "slot": rng.randrange(3)}
+        groups.append(group)
+        planned.append(PlannedRegistration(index, group["partners"][0], customer, group["slot"]))
+    return planned
+
+
+@contextlib.contextmanager
+def chaos_stack(label: str, ports: Ports, base_dir: Path, pg_port: int):
+    cluster = LocalPostgres(base_dir / "postgres", port=pg_port).start()
+    run = f"{label}_{uuid.uuid4().hex[:6]}"
+    env = {f"{s.upper()}_DATABASE_URL": cluster.create_database(f"chaos_{s}_{run}")
+           for s in ("catalog", "deals", "conflict")}
+    stack = Stack(var_dir=base_dir / f"stack-{run}", ports=ports, env=env)
+    try:
+        stack.up(progress=progress)
+        yield stack, cluster
+    finally:
+        stack.down(progress=progress)
+        for service in ("catalog", "deals", "conflict"):
+            with contextlib.suppress(Exception):
+                cluster.drop_database(f"chaos_{service}_{run}")
+
+
+class Submitter:
+    """Sends the planned registrations at a steady rate; retries each with its Idempotency-Key until a 201."""
+
+    def __init__(self, stack: Stack, products: list[str], rate: float):
+        self.stack, self.products, self.rate = stack, products, rate
+        self.acknowledged: dict[int, str] = {}
+        self.lock = threading.Lock()
+        self.tokens = {}
+        self.local = threading.local()
+        self.close = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+
+    def _token(self, partner: str) -> dict:
+        if partner not in self.tokens:
+            self.tokens[partner] = bearer("partner", partner_id=partner)
+        return self.tokens[partner]
+
+    def submit(self, item: PlannedRegistration) -> None:
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        body = {"customer": item.customer, "products": [self.products[item.product_slot]],
+                "amount": {"amount": "1000.00", "currency": "USD"}, "expected_close": self.close}
+        headers = {**self._token(item.partner), "Idempotency-Key": f"chaos-{item.index}-{id(self)}"}
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                response = session.post(self.stack.url("deals") + "/v1/deals", json=body, headers=headers, timeout=10)
+                if response.status_code == 201:
+                    with self.lock:
+                        self.acknowledged[item.index] = response.json()["id"]
+                    return
+                if response.status_code in (409, 429, 500, 502, 503):
+                    time.sleep(float(response.headers.get("Retry-After", "0.2")))
+                    continue
+                raise RuntimeError(f"unexpected {response.status_code}: {response.text[:300]}")
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError(f"registration {item.index} was never acknowledged")
+
+    def run(self, planned: list[PlannedRegistration], on_tick=None) -> None:
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=48) as pool:
+            futures = []
+            for item in planned:
+                delay = started + item.index / self.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(pool.submit(self.submit, item))
+                if on_tick and item.index % max(1, int(self.rate)) == 0:
+                    on_tick(item.index, time.monotonic() - started)
+            for future in futures:
+                future.result()
+
+
+def publish_products(stack: Stack, count: int = 3) -> list[str]:
+    admin = bearer("admin")
+    ids = []
+    for index in range(count):
+        listing = requests.post(stack.url("catalog") + "/v1/listings", headers=admin, json={
+            "title": f"Chaos Product {index}", "summary": "chaos", "vendor": "Dealgate", "category": "chaos",
+            "tags": [], "offers": [{"name": "Std", "channels": ["reseller", "distributor", "msp"],
+                                    "regions": ["NA", "EMEA", "APAC", "LATAM"],
+                                    "pricing": {"model": "flat", "price": {"amount": "1.00", "currency": "USD"}}}]})
+        listing.raise_for_status()
+        requests.post(stack.url("catalog") + f"/v1/listings/{listing.json()['id']}/publish",
+                      headers=admin).raise_for_status()
+        ids.append(listing.json()["id"])
+    return ids
+
+
+class FaultSchedule(threading.Thread):
+    """Runs (at_fraction, action) steps against the stack while the submitter runs."""
+
+    def __init__(self, stack: Stack, cluster: LocalPostgres, duration_s: float, rounds: int, submitter):
+        super().__init__(daemon=True)
+        self.stack, self.cluster, self.duration_s, self.submitter = stack, cluster, duration_s, submitter
+        self.log: list[str] = []
+        self.recoveries: list[float] = []
+        self.watchers: list[threading.Thread] = []
+        self.failed: Exception | None = None
+        steps = []
+        for r in range(rounds):
+            base = r / rounds
+            span = 1 / rounds
+            steps += [(base + 0.10 * span, self.kill_broker), (base + 0.30 * span, self.kill_workers)]
+        steps += [(0.45, self.restart_postgres), (0.55, self.add_consumers), (0.70, self.remove_consumers)]
+        self.steps = sorted(steps, key=lambda step: step[0])
+
+    def note(self, text: str) -> None:
+        self.log.append(text)
+        progress(f"fault: {text}")
+
+    def kill_broker(self) -> None:
+        self.stack.kafka.kill()
+        self.note("SIGKILL Kafka broker")
+        time.sleep(3)
+        self.stack.kafka.start()
+        self.note("Kafka broker back")
+        # Recovery: from the broker's return until everything acknowledged so far has its verdict.
+        with self.submitter.lock:
+            backlog = set(self.submitter.acknowledged.values())
+        watcher = threading.Thread(target=lambda: self.recoveries.append(
+            round(wait_for_verdicts(self.stack, backlog, timeout_s=300), 1)), daemon=True)
+        watcher.start()
+        self.watchers.append(watcher)
+
+    def kill_workers(self) -> None:
+        for name in RELAYS + CONSUMERS:
+            self.stack.kill(name, signal.SIGKILL)
+        self.note("SIGKILL every relay and consumer")
+        time.sleep(1)
+        for name in RELAYS + CONSUMERS:
+            service, worker = name.split("-")
+            self.stack.start_worker(service, worker)
+        self.note("relays and consumers restarted")
+
+    def restart_postgres(self) -> None:
+        self.cluster.restart()
+        self.note("PostgreSQL restarted")
+
+    def add_consumers(self) -> None:
+        for service in ("deals", "conflict"):
+            self.stack.start_worker(service, "consume", name=f"{service}-consume-extra")
+        self.note("added a second consumer to each group (rebalance)")
+
+    def remove_consumers(self) -> None:
+        for service in ("deals", "conflict"):
+            self.stack.kill(f"{service}-consume-extra", signal.SIGTERM)
+        self.note("removed the second consumers (rebalance)")
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            for fraction, action in self.steps:
+                delay = started + fraction * self.duration_s - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                action()
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            self.failed = exc
+
+
+def wait_for_verdicts(stack: Stack, deal_ids: set[str], timeout_s: float) -> float:
+    """Seconds until none of `deal_ids` is still waiting for its verdict."""
+    desk = bearer("desk")
+    started = time.monotonic()
+    session = requests.Session()
+    while time.monotonic() - started < timeout_s:
+        waiting, cursor = set(), None
+        try:
+            while True:
+                params = {"status": "submitted", "limit": 200, **({"cursor": cursor} if cursor else {})}
+                page = session.get(stack.url("deals") + "/v1/deals", headers=desk, params=params, timeout=10).json()
+                waiting |= {d["id"] for d in page["items"]}
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+        except (requests.RequestException, ValueError, KeyError):
+            time.sleep(0.5)
+            continue
+        if not (waiting & deal_ids):
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise TimeoutError(f"verdicts still missing after {timeout_s:.0f}s")
+
+
+def collect_outcome(stack: Stack, acknowledged: dict[int, str]) -> dict:
+    """What really happened: each deal's history, every case, and every verdict event on Kafka."""
+    from tests.kafka_helpers import read_all
+
+    desk = bearer("desk")
+    session = requests.Session()
+    histories = {}
+    for index, deal_id in acknowledged.items():
+        response = session.get(stack.url("deals") + f"/v1/deals/{deal_id}", headers=desk, timeout=10)
+        histories[index] = response.json() if response.status_code == 200 else None
+    cases, cursor = [], None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = session.get(stack.url("conflict") + "/v1/cases", headers=desk, params=params, timeout=10).json()
+        cases += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    cleared: dict[str, int] = {}
+    opened: dict[str, int] = {}
+    for record in read_all(stack.kafka.bootstrap_servers, CONFLICT_CASES):
+        event = json.loads(record.value)
+        if event["type"] == "registration.cleared":
+            cleared[event["subject"]] = cleared.get(event["subject"], 0) + 1
+        elif event["type"] == "case.opened":
+            opened[event["subject"]] = opened.get(event["subject"], 0) + 1
+    return {"histories": histories, "cases": cases, "cleared": cleared, "opened": opened}
+
+
+def check(acknowledged: dict[int, str], outcome: dict) -> dict:
+    by_deal = {deal_id: index for index, deal_id in acknowledged.items()}
+    lost = [i for i, deal in outcome["histories"].items() if deal is None]
+    undecided = [i for i, deal in outcome["histories"].items() if deal and deal["status"] == "submitted"]
+    # A registration's history is `submitted` then exactly one verdict: a second entry means an event
+    # was applied twice.
+    applied_twice = [i for i, deal in outcome["histories"].items() if deal and len(deal["history"]) != 2]
+    membership: dict[str, list[str]] = {}
+    for case in outcome["cases"]:
+        for member in case["registrations"]:
+            membership.setdefault(member["deal_id"], []).append(case["id"])
+    in_two_cases = [d for d, c in membership.items() if len(c) > 1]
+    duplicate_members = [c["id"] for c in outcome["cases"]
+                         if len({m["deal_id"] for m in c["registrations"]}) != len(c["registrations"])]
+    cleared_twice = [d for d, n in outcome["cleared"].items() if n > 1]
+    cleared_and_cased = [d for d in outcome["cleared"] if d in membership]
+    no_verdict = [by_deal[d] for d in by_deal if d not in outcome["cleared"] and d not in membership]
+    opened_twice = [c for c, n in outcome["opened"].items() if n > 1]
+    partition = sorted(sorted(by_deal[m["deal_id"]] for m in c["registrations"] if m["deal_id"] in by_deal)
+                       for c in outcome["cases"])
+    lost_count = len(lost) + len(undecided) + len(no_verdict)
+    duplicated = len(applied_twice) + len(in_two_cases) + len(duplicate_members) + len(cleared_twice) \
+        + len(cleared_and_cased) + len(opened_twice)
+    return {"acknowledged": len(acknowledged), "lost": lost_count, "duplicated": duplicated, "partition": partition,
+            "details": {"missing": lost, "undecided": undecided, "without_verdict": no_verdict,
+                        "history_not_one_verdict": applied_twice, "deal_in_two_cases": in_two_cases,
+                        "case_with_repeated_member": duplicate_members, "cleared_twice": cleared_twice,
+                        "cleared_and_in_a_case": cleared_and_cased, "case_opened_twice": opened_twice}}
+
+
+def run_once(label: str, planned, rate: float, *, faults: bool, rounds: int, ports: Ports, base_dir: Path,
+             pg_port: int) -> dict:
+    with chaos_stack(label, ports, base_dir, pg_port) as (stack, cluster):
+        products = publish_products(stack)
+        time.sleep(2)  # let deals' read model see the listings before the clock starts
+        submitter = Submitter(stack, products, rate)
+        schedule = FaultSchedule(stack, cluster, len(planned) / rate, rounds, submitter) if faults else None
+        if schedule:
+            schedule.start()
+        submitter.run(planned, on_tick=lambda i, t: progress(f"[{label}] {i}/{len(planned)} sent after {t:.0f}s")
+                      if i % (int(rate) * 10) == 0 else None)
+        if schedule:
+            schedule.join()
+            if schedule.failed:
+                raise schedule.failed
+        progress(f"[{label}] all {len(submitter.acknowledged)} acknowledged; waiting for the backlog to drain")
+        wait_for_verdicts(stack, set(submitter.acknowledged.values()), timeout_s=300)
+        for watcher in (schedule.watchers if schedule else []):
+            watcher.join(timeout=300)
+        recovery_s = max(schedule.recoveries) if schedule and schedule.recoveries else None
+        result = check(submitter.acknowledged, collect_outcome(stack, submitter.acknowledged))
+        result["fault_log"] = schedule.log if schedule else []
+        result["recovery_s"] = recovery_s
+        return result
+
+
+def run_chaos(count: int, rate: float, *, rounds: int = 2, ports: Ports = BENCH_PORTS,
+              base_dir: Path = BENCH_DIR / "chaos", pg_port: int = 45433) -> dict:
+    planned = plan(count)
+    progress(f"chaos: {count} registrations at {rate:.0f}/s, {rounds} round(s) of faults")
+    faulty = run_once("faults", planned, rate, faults=True, rounds=rounds, ports=ports, base_dir=base_dir,
+                      pg_port=pg_port)
+    progress("fault-free run of the same input, for comparison")
+    clean = run_once("clean", planned, rate * 2, faults=False, rounds=0, ports=ports, base_dir=base_dir,
+                     pg_port=pg_port)
+    faulty["cases_equal_fault_free"] = faulty["partition"] == clean["partition"]
+    faulty["cases"] = len(faulty["partition"])
+    faulty["fault_free_cases"] = len(clean["partition"])
+    return faulty
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="make chaos")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--rounds", type=int, default=2, help="how many times each kill happens")
+    args = parser.parse_args()
+    report = run_chaos(args.count, args.rate, rounds=args.rounds)
+    for line in report["fault_log"]:
+        print(f"  fault: {line}")
+    print(f"  cases: {report['cases']} (fault-free run: {report['fault_free_cases']}), "
+          f"equal: {report['cases_equal_fault_free']}")
+    print(f"  slowest recovery from a broker's return to a drained backlog: {report['recovery_s']} s")
+    problems = {k: v[:10] for k, v in report["details"].items() if v}
+    if problems:
+        print(f"  problems: {json.dumps(problems)}")
+    print(f"chaos: {report['acknowledged']} acknowledged, lost {report['lost']}, duplicated {report['duplicated']}")
+    ok = report["lost"] == 0 and report["duplicated"] == 0 and report["cases_equal_fault_free"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
