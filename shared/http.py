@@ -1,6 +1,7 @@
 """What every service's Flask app has in common: problem+json, auth, limits, probes, metrics and OpenAPI."""
 from __future__ import annotations
 
+import http
 import socket
 import time
 from typing import Callable
@@ -9,11 +10,14 @@ import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, abort
+from apispec import BasePlugin
+from flask_smorest.utils import prepare_response
+from marshmallow import Schema, fields
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import TokenService, allow_anonymous, authenticate_request
-from shared.errors import problem_from_http_exception, problem_response
+from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.metrics import http_metrics, render_latest
 
@@ -22,29 +26,54 @@ MAX_BODY_BYTES = 1024 * 1024
 CORRELATION_HEADER = "X-Correlation-ID"
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Documents every 4xx/5xx response of every operation as application/problem+json, as it is served."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for status, response in (operation.get("responses") or {}).items():
+                content = response.get("content") if isinstance(response, dict) else None
+                if str(status)[0] in "45" and content and "application/json" in content:
+                    content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api, answering every HTTP error as application/problem+json."""
+    """flask-smorest's Api, answering (and documenting) every HTTP error as application/problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException):
         return problem_from_http_exception(error)
 
     def _register_responses(self):
-        super()._register_responses()
-        self.spec.components.schema("Problem", {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            },
-            "required": ["type", "title", "status", "detail"],
-        })
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],
                     config_overrides: dict | None = None,
                     metrics_collectors: Callable[[], list] | None = None) -> tuple[Flask, ProblemApi]:
-    app = Flask(service)
+    # The import name must be the service's real package: a bare "conflict" can resolve to a namespace
+    # package (a tests/ folder, say), and Flask derives its root path from it.
+    app = Flask(f"services.{service}")
+    app.config["DEALGATE_SERVICE"] = service
     app.config.update(
         API_TITLE=title,
         API_VERSION="1.0.0",
@@ -60,7 +89,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
         },
     )
     app.config.update(config_overrides or {})
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
     requests_total, request_seconds = http_metrics()
 
     @app.before_request
@@ -129,7 +158,7 @@ def _probes_blueprint(readiness: dict[str, Callable[[], None]], metrics_collecto
     @probes.get("/healthz")
     @allow_anonymous
     def healthz():
-        return jsonify(status="ok", service=current_app.name)
+        return jsonify(status="ok", service=current_app.config["DEALGATE_SERVICE"])
 
     @probes.get("/readyz")
     @allow_anonymous

@@ -68,8 +68,13 @@ def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address,
 
 def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable,
                  handlers: dict, stop: threading.Event | None = None,
-                 dlq_publisher_factory: Callable[[], Publisher] | None = None, faults: dict | None = None) -> None:
+                 dlq_publisher_factory: Callable[[], Publisher] | None = None, faults: dict | None = None,
+                 prepare: Callable[[], None] | None = None) -> None:
+    """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
+    database answers, so a worker started during a database restart waits instead of crashing."""
     stop = stop or stop_on_signals()
+    if prepare is not None and not _retry_until_done(prepare, "consumer.prepare_failed", stop):
+        return
     metrics = worker_metrics()
     subscription = _subscribe_when_broker_answers(bus, topics, group, stop)
     if subscription is None:
@@ -92,6 +97,19 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
     finally:
         consumer.close()
         log.info("consumer.stopped")
+
+
+def _retry_until_done(action: Callable[[], None], event: str, stop: threading.Event) -> bool:
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            action()
+            return True
+        except Exception as exc:  # noqa: BLE001 - the database may still be starting or restarting
+            log.warning(event, error=str(exc)[:300], retry_in_s=backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+    return False
 
 
 def _subscribe_when_broker_answers(bus: Bus, topics, group, stop: threading.Event):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Flask
 
 from services.conflict.api.cases import blp as cases_blueprint
+from services.conflict.api.desk import desk as desk_blueprint
+from services.conflict.api.queues import blp as queues_blueprint
 from services.conflict.bootstrap import Conflict, bootstrap
 from shared.config import Settings
 from shared.http import create_base_app, database_check, kafka_check
@@ -22,4 +24,6 @@ def create_app(config: dict | None = None, *, conflict: Conflict | None = None) 
     )
     app.extensions["dealgate"] = conflict
     api.register_blueprint(cases_blueprint)
+    api.register_blueprint(queues_blueprint)
+    app.register_blueprint(desk_blueprint)
     return app

@@ -5,9 +5,11 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
+import yaml
 from sqlalchemy.engine import Engine
 
-from services.conflict.domain.overlap import ExactKeyMatcher
+from services.conflict.domain.rules import RulesError, RulesOfEngagement
+from services.conflict.overlaps import OverlapDetector
 from services.conflict.storage.uow import ConflictUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
@@ -16,6 +18,7 @@ from shared.db import create_engine
 from shared.outbox import UdpDoorbell
 
 MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
+DEFAULT_RULES_FILE = Path(__file__).parent / "rules" / "default_rules.yaml"
 
 
 @dataclasses.dataclass
@@ -24,11 +27,22 @@ class Conflict:
     engine: Engine
     bus: Bus
     tokens: TokenService
-    matcher: object
+    rules: RulesOfEngagement
+    detector: OverlapDetector
     uow_factory: Callable[[], ConflictUnitOfWork]
 
 
-def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Conflict:
+def load_rules(path: Path | str) -> RulesOfEngagement:
+    """Read a rules file (CONFLICT_RULES_FILE, else the documented defaults); an invalid file stops start-up."""
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"cannot read the rules file {path}: {exc}") from exc
+    return RulesOfEngagement.from_dict(document)
+
+
+def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None,
+              rules: RulesOfEngagement | None = None) -> Conflict:
     engine = engine or create_engine(settings.database_url)
     doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
     return Conflict(
@@ -36,6 +50,7 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict"),
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
-        matcher=ExactKeyMatcher(),
+        rules=rules or load_rules(settings.extra.get("rules_file") or DEFAULT_RULES_FILE),
+        detector=OverlapDetector(),
         uow_factory=lambda: ConflictUnitOfWork(engine, doorbell=doorbell),
     )

@@ -1,14 +1,19 @@
-"""Conflict use cases: verdicts for submitted registrations, and the desk's claim and resolve."""
+"""Conflict use cases: a verdict for each submitted registration, and the desk's reads, claims and decisions."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from services.conflict.domain.events import case_event, registration_cleared
-from services.conflict.domain.model import Case, DomainError, TrackedRegistration
+from services.conflict.domain.model import ENGINE, Case, DomainError, TrackedRegistration, utcnow
+from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
+from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
 from shared.events import CloudEvent
 from shared.topics import CONFLICT_CASES
 
-DEFAULT_SLA = dt.timedelta(days=2)
+CLEARED_REASON = "No competing registration was found for this customer and product."
+CLEARED_INACTIVE_REASON = ("Earlier registrations for this customer and product have ended, so they do not "
+                           "compete with this one.")
 
 
 class NotFound(Exception):
@@ -21,41 +26,128 @@ def _flush(case: Case, uow) -> None:
     case.events.clear()
 
 
-def on_deal_submitted(event: CloudEvent, *, uow, matcher) -> None:
+# --- Verdicts ------------------------------------------------------------------------------------------
+
+
+def on_deal_submitted(event: CloudEvent, *, uow, detector: OverlapDetector, rules: RulesOfEngagement,
+                      now: dt.datetime | None = None) -> None:
+    """Exactly one verdict per registration: registration.cleared, case.opened or case.updated."""
     registration = TrackedRegistration.from_event(event.data)
     if uow.registrations.get(registration.deal_id) is not None:
-        return  # already judged: exactly one verdict per registration
-    overlaps = matcher.find_overlaps(registration, uow=uow)
-    if not overlaps:
-        uow.registrations.upsert(registration)
-        uow.publish(CONFLICT_CASES, registration_cleared(
-            registration.deal_id, reason="No competing registration was found for this customer and product."))
-        return
-    evidence = [o.evidence for o in overlaps]
-    open_case_ids = [o.other.case_id for o in overlaps if o.other.case_id]
-    case = next((c for c in (uow.cases.get(i, for_update=True) for i in open_case_ids)
-                 if c is not None and c.status != "resolved"), None)
-    if case is not None:
-        case.join(registration, evidence)
-        uow.cases.save(case)
+        return  # already judged (a redelivery, or the same registration published twice)
+    now = now or utcnow()
+    uow.locks.acquire(detector.lock_keys(registration))
+    findings = detector.find(registration, uow=uow)
+    rivals = [o for o in findings.overlaps if o.other.partner_key != registration.partner_key]
+    own = [o for o in findings.overlaps if o.other.partner_key == registration.partner_key and o.band == "clear"]
+    if rivals:
+        case = _open_or_join(registration, rivals, uow=uow, rules=rules, now=now)
+    elif own and rules.own_duplicate == "merge":
+        case = _merge_own_duplicate(registration, own[0], uow=uow, rules=rules, now=now)
+    elif own and rules.own_duplicate == "review":
+        case = _open_or_join(registration, own, uow=uow, rules=rules, now=now, rule="auto_resolve.own_duplicate")
     else:
-        case = Case.open(registrations=[o.other for o in overlaps] + [registration], evidence=evidence,
-                         queue="default", priority="normal", sla=DEFAULT_SLA)
+        case = None
+        _clear(registration, findings, own_ignored=bool(own), uow=uow)
+    registration.case_id = case.id if case else None
+    uow.registrations.add(registration, keys=detector.blocking_keys(registration), recorded_at=now)
+    detector.remember(registration)
+
+
+def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored: bool, uow) -> None:
+    evidence: dict[str, Any] = {}
+    reason = CLEARED_REASON
+    if findings.inactive:
+        reason = CLEARED_INACTIVE_REASON
+        evidence = {"rule": "auto_resolve.inactive_overlaps", "effect": "cleared: only ended registrations overlap",
+                    "overlaps": [{"status": o.other.status, "score": o.score, "signals": o.evidence["signals"],
+                                  "shared_products": o.evidence["shared_products"]} for o in findings.inactive]}
+    elif own_ignored:
+        evidence = {"rule": "auto_resolve.own_duplicate", "effect": "ignored: the partner's own duplicate"}
+    uow.publish(CONFLICT_CASES, registration_cleared(registration.deal_id, reason=reason, evidence=evidence))
+
+
+def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *, uow, rules: RulesOfEngagement,
+                  now: dt.datetime, rule: str | None = None) -> Case:
+    """Join the oldest open case among the overlaps (so a third registration does not open another one)."""
+    case_ids = dict.fromkeys(o.other.case_id for o in overlaps if o.other.case_id)
+    open_cases = sorted((c for c in (uow.cases.get(i, for_update=True) for i in case_ids)
+                         if c is not None and not c.is_decided), key=lambda c: (c.opened_at, c.id))
+    evidence = [o.evidence for o in overlaps]
+    if not open_cases:
+        members = [o.other for o in overlaps] + [registration]
+        routing = rules.route(_facts([m.summary() for m in members], overlaps), opened_at=now)
+        review = [{"rule": rule, "effect": "review: the partner's own duplicate goes to the desk"}] if rule else []
+        case = Case.open(registrations=members, evidence=evidence, queue=routing.queue, priority=routing.priority,
+                         sla_due_at=routing.sla_due_at, recommendation=routing.recommendation,
+                         rules_applied=review + routing.applied, rules_version=routing.rules_version, now=now)
         uow.cases.add(case)
-        for overlap in overlaps:
-            overlap.other.case_id = case.id
-            uow.registrations.upsert(overlap.other)
-    registration.case_id = case.id
-    uow.registrations.upsert(registration)
+        joined = [o.other for o in overlaps]
+    else:
+        case, elsewhere = open_cases[0], {c.id for c in open_cases[1:]}
+        # Overlapping registrations without an open case of their own come along; those in another open case
+        # stay there (a registration is in one case at a time) and the link is noted in the history.
+        joined = [o.other for o in overlaps if o.other.deal_id not in case.deal_ids and o.other.case_id not in elsewhere]
+        for member in joined + [registration]:
+            case.join(member, [e for e in evidence if member.deal_id in e["deal_ids"]], now=now)
+        for other_id in sorted(elsewhere):
+            case.history.append({"at": _iso(now), "action": "related", "by": ENGINE,
+                                 "note": f"registration {registration.deal_id} also overlaps case {other_id}"})
+        # The queue and SLA clock stay as opened; the recommendation now weighs every registration.
+        case.recommendation = rules.route(_facts(case.registrations, overlaps), opened_at=case.opened_at).recommendation
+        uow.cases.save(case)
+    for other in joined:
+        other.case_id = case.id
+        uow.registrations.save(other)
     _flush(case, uow)
+    return case
 
 
-def on_deal_changed(event: CloudEvent, *, uow) -> None:
+def _merge_own_duplicate(registration: TrackedRegistration, original: Overlap, *, uow, rules: RulesOfEngagement,
+                         now: dt.datetime) -> Case:
+    """A partner's clear duplicate of its own registration: recorded as a case that the rules resolve at once."""
+    rule = "auto_resolve.own_duplicate"
+    case = Case.open(registrations=[original.other, registration], evidence=[original.evidence], queue="auto-resolved",
+                     priority="low", sla_due_at=now, recommendation=None,
+                     rules_applied=[{"rule": rule, "effect": f"merged {registration.deal_id} into "
+                                                             f"{original.other.deal_id}"}],
+                     rules_version=rules.version, now=now)
+    case.merge_own_duplicate(duplicate_id=registration.deal_id, original_id=original.other.deal_id, rule=rule, now=now)
+    uow.cases.add(case)
+    _flush(case, uow)
+    return case
+
+
+def _facts(registrations: list[dict[str, Any]], overlaps: list[Overlap]) -> CaseFacts:
+    band = "clear" if any(o.band == "clear" for o in overlaps) else "possible"
+    return CaseFacts(registrations=tuple(registrations), customer_domains=customer_domains(registrations), band=band)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector) -> None:
+    """Keep each tracked registration's status current; ended ones leave the index and stop competing."""
     registration = uow.registrations.get(event.data["id"])
     if registration is None:
         return
     registration.status = event.data["status"]
-    uow.registrations.upsert(registration)
+    uow.registrations.save(registration)
+    if not registration.is_active:
+        detector.forget(registration.deal_id)
+
+
+def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:
+    changed = lambda event, *, uow: on_deal_changed(event, uow=uow, detector=detector)  # noqa: E731
+    return {
+        "deal.submitted": lambda event, *, uow: on_deal_submitted(event, uow=uow, detector=detector, rules=rules),
+        **{event_type: changed for event_type in ("deal.approved", "deal.updated", "deal.rejected", "deal.withdrawn",
+                                                   "deal.expired", "deal.closed")},
+    }
+
+
+# --- The desk ------------------------------------------------------------------------------------------
 
 
 def get_case(case_id: str, *, uow) -> Case:
@@ -69,6 +161,25 @@ def get_case(case_id: str, *, uow) -> Case:
 def list_cases(*, uow, queue: str | None, status: str | None, limit: int, after_id: str | None) -> list[Case]:
     with uow:
         return uow.cases.list(queue=queue, status=status, limit=limit, after_id=after_id)
+
+
+def queue_overview(*, uow, rules: RulesOfEngagement, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every queue the rules can route to (even when empty), and any other queue that holds cases."""
+    now = now or utcnow()
+    with uow:
+        stats = {row["queue"]: row for row in uow.cases.queue_stats(now)}
+    names = list(dict.fromkeys([rules.defaults["queue"]] + [r.then["queue"] for r in rules.rules if "queue" in r.then]
+                               + sorted(stats)))
+    overview = []
+    for name in names:
+        row = stats.get(name) or {}
+        oldest = row.get("oldest_open_at")
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
+        overview.append({"name": name, "open": int(row.get("open") or 0), "claimed": int(row.get("claimed") or 0),
+                         "oldest_open_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,
+                         "sla_breached": int(row.get("sla_breached") or 0)})
+    return overview
 
 
 def claim_case(case_id: str, *, by: str, uow) -> Case:
@@ -85,23 +196,12 @@ def _change(case_id: str, uow, change) -> Case:
         if case is None:
             raise NotFound(case_id)
         change(case)
-        uow.cases.save(case)
-        _flush(case, uow)
-        uow.commit()
+        if case.events:
+            uow.cases.save(case)
+            _flush(case, uow)
+            uow.commit()
         return case
 
 
-def consumer_handlers(matcher) -> dict:
-    return {
-        "deal.submitted": lambda event, *, uow: on_deal_submitted(event, uow=uow, matcher=matcher),
-        "deal.approved": on_deal_changed,
-        "deal.updated": on_deal_changed,
-        "deal.rejected": on_deal_changed,
-        "deal.withdrawn": on_deal_changed,
-        "deal.expired": on_deal_changed,
-        "deal.closed": on_deal_changed,
-    }
-
-
 __all__ = ["DomainError", "NotFound", "claim_case", "consumer_handlers", "get_case", "list_cases",
-           "on_deal_submitted", "resolve_case"]
+           "on_deal_changed", "on_deal_submitted", "queue_overview", "resolve_case"]

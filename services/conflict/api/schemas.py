@@ -20,6 +20,7 @@ class CaseSchema(Schema):
     resolution = fields.Dict(allow_none=True)
     claimed_by = fields.String(allow_none=True)
     rules_applied = fields.List(fields.Dict())
+    rules_version = fields.Integer(allow_none=True)
     history = fields.List(fields.Dict())
     version = fields.Integer()
 
@@ -40,3 +41,11 @@ class ResolveSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
     winner = fields.String(validate=validate.Length(max=64))
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class QueueSchema(Schema):
+    name = fields.String()
+    open = fields.Integer()
+    claimed = fields.Integer()
+    oldest_open_age_s = fields.Float(allow_none=True)
+    sla_breached = fields.Integer()

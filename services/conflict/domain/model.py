@@ -9,6 +9,8 @@ from typing import Any
 ACTIVE_DEAL_STATUSES = ("submitted", "approved", "in_conflict")
 CASE_STATUSES = ("open", "claimed", "resolved")
 DECISIONS = ("award", "reject_all", "dismiss")
+INACTIVE_DEAL_STATUSES = ("withdrawn", "expired", "lost", "rejected", "won")
+ENGINE = "conflict-engine"
 
 
 class DomainError(Exception):
@@ -45,6 +47,11 @@ class TrackedRegistration:
     def is_active(self) -> bool:
         return self.status in ACTIVE_DEAL_STATUSES
 
+    @property
+    def partner_key(self) -> str:
+        """Whose claim this is: deals already gives every direct registration the one partner id "direct"."""
+        return self.partner_id
+
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> "TrackedRegistration":
         return cls(deal_id=data["id"], partner_id=data["partner_id"], channel=data["channel"],
@@ -74,19 +81,22 @@ class Case:
     resolution: dict[str, Any] | None = None
     claimed_by: str | None = None
     rules_applied: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    rules_version: int | None = None
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     version: int = 1
     events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def open(cls, *, registrations: list[TrackedRegistration], evidence: list[dict[str, Any]], queue: str,
-             priority: str, sla: dt.timedelta, recommendation: dict | None = None,
-             rules_applied: list[dict] | None = None, now: dt.datetime | None = None) -> "Case":
+             priority: str, sla_due_at: dt.datetime, recommendation: dict | None = None,
+             rules_applied: list[dict] | None = None, rules_version: int | None = None,
+             now: dt.datetime | None = None) -> "Case":
         now = now or utcnow()
-        case = cls(id=str(uuid.uuid4()), queue=queue, priority=priority, status="open", sla_due_at=now + sla,
+        case = cls(id=str(uuid.uuid4()), queue=queue, priority=priority, status="open", sla_due_at=sla_due_at,
                    opened_at=now, registrations=[r.summary() for r in registrations], evidence=list(evidence),
-                   recommendation=recommendation, rules_applied=list(rules_applied or []))
-        case.history.append({"at": iso(now), "action": "opened", "by": "conflict-engine",
+                   recommendation=recommendation, rules_applied=list(rules_applied or []),
+                   rules_version=rules_version)
+        case.history.append({"at": iso(now), "action": "opened", "by": ENGINE,
                              "note": f"{len(registrations)} overlapping registrations"})
         case.events.append("case.opened")
         return case
@@ -95,23 +105,33 @@ class Case:
     def deal_ids(self) -> list[str]:
         return [r["deal_id"] for r in self.registrations]
 
-    def join(self, registration: TrackedRegistration, evidence: list[dict[str, Any]],
+    @property
+    def is_decided(self) -> bool:
+        return self.status == "resolved"
+
+    def sla_breached(self, now: dt.datetime | None = None) -> bool:
+        return not self.is_decided and (now or utcnow()) > self.sla_due_at
+
+    def join(self, registration: TrackedRegistration, evidence: list[dict[str, Any]], *,
              now: dt.datetime | None = None) -> None:
-        if self.status == "resolved":
+        """A further overlapping registration joins; the queue and the SLA clock stay as they were."""
+        if self.is_decided:
             raise DomainError("A resolved case cannot take new registrations.")
         if registration.deal_id in self.deal_ids:
             return
         self.registrations.append(registration.summary())
         self.evidence.extend(evidence)
         self.version += 1
-        self.history.append({"at": iso(now or utcnow()), "action": "joined", "by": "conflict-engine",
-                             "note": f"registration {registration.deal_id} overlaps"})
+        self.history.append({"at": iso(now or utcnow()), "action": "joined", "by": ENGINE,
+                             "deal_id": registration.deal_id, "note": "another overlapping registration joined"})
         self.events.append("case.updated")
 
     def claim(self, *, by: str, now: dt.datetime | None = None) -> None:
-        if self.status == "resolved":
+        if self.is_decided:
             raise DomainError("The case is already resolved.")
-        if self.status == "claimed" and self.claimed_by != by:
+        if self.status == "claimed":
+            if self.claimed_by == by:
+                return  # claiming again is a no-op, so a retried click does no harm
             raise DomainError(f"The case is already claimed by {self.claimed_by}.")
         self.status, self.claimed_by = "claimed", by
         self.version += 1
@@ -120,7 +140,7 @@ class Case:
 
     def resolve(self, *, decision: str, winner: str | None, note: str, by: str,
                 now: dt.datetime | None = None) -> None:
-        if self.status == "resolved":
+        if self.is_decided:
             raise DomainError("The case is already resolved.")
         if decision not in DECISIONS:
             raise DomainError(f"The decision must be one of {', '.join(DECISIONS)}.")
@@ -128,6 +148,8 @@ class Case:
             raise DomainError("An award needs a winner that is one of the case's registrations.")
         if decision != "award" and winner:
             raise DomainError("Only an award names a winner.")
+        # Partners read these reasons: they say what happened, never who else claimed the customer, so the
+        # desk's own note (which may name the competitor) stays in the case and is not copied here.
         outcomes = {}
         for deal_id in self.deal_ids:
             if decision == "dismiss":
@@ -140,8 +162,21 @@ class Case:
             else:
                 outcomes[deal_id] = {"status": "rejected",
                                      "reason": "The channel desk reviewed competing registrations for this "
-                                               "customer and product and did not award this one. "
-                                               f"Desk note: {note}"}
+                                               "customer and product and awarded the opportunity elsewhere."}
+        self._decide(decision=decision, winner=winner, note=note, by=by, outcomes=outcomes, now=now)
+
+    def merge_own_duplicate(self, *, duplicate_id: str, original_id: str, rule: str,
+                            now: dt.datetime | None = None) -> None:
+        """Auto-resolution of a partner's second registration for a customer and product it already holds."""
+        outcomes = {duplicate_id: {
+            "status": "rejected",
+            "reason": f"You already registered this customer and product as {original_id}; this duplicate was "
+                      "merged into it."}}
+        self._decide(decision="merge", winner=original_id, note=f"own duplicate merged by rule {rule}",
+                     by=f"rules:{rule}", outcomes=outcomes, now=now)
+
+    def _decide(self, *, decision: str, winner: str | None, note: str, by: str, outcomes: dict,
+                now: dt.datetime | None) -> None:
         now = now or utcnow()
         self.status = "resolved"
         self.resolution = {"decision": decision, "winner": winner, "note": note, "decided_by": by,
@@ -150,14 +185,14 @@ class Case:
         self.history.append({"at": iso(now), "action": "resolved", "by": by, "note": note, "decision": decision})
         self.events.append("case.resolved")
 
-    def to_dict(self) -> dict[str, Any]:
-        now = utcnow()
+    def to_dict(self, now: dt.datetime | None = None) -> dict[str, Any]:
         return {
             "id": self.id, "queue": self.queue, "priority": self.priority, "status": self.status,
-            "sla_due_at": iso(self.sla_due_at), "sla_breached": self.status != "resolved" and now > self.sla_due_at,
+            "sla_due_at": iso(self.sla_due_at), "sla_breached": self.sla_breached(now),
             "opened_at": iso(self.opened_at), "registrations": self.registrations, "evidence": self.evidence,
             "recommendation": self.recommendation, "resolution": self.resolution, "claimed_by": self.claimed_by,
-            "rules_applied": self.rules_applied, "history": self.history, "version": self.version,
+            "rules_applied": self.rules_applied, "rules_version": self.rules_version, "history": self.history,
+            "version": self.version,
         }
 
     @classmethod
@@ -166,4 +201,5 @@ class Case:
                    sla_due_at=parse_iso(d["sla_due_at"]), opened_at=parse_iso(d["opened_at"]),
                    registrations=d["registrations"], evidence=d["evidence"], recommendation=d.get("recommendation"),
                    resolution=d.get("resolution"), claimed_by=d.get("claimed_by"),
-                   rules_applied=d.get("rules_applied", []), history=d.get("history", []), version=d["version"])
+                   rules_applied=d.get("rules_applied", []), rules_version=d.get("rules_version"),
+                   history=d.get("history", []), version=d["version"])

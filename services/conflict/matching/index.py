@@ -144,6 +144,20 @@ class MatchIndex:
         features = features_of(profile)
         return list(dict.fromkeys(_identifier_keys(features) + _stored_name_keys(features)))
 
+    def identifier_keys(self, profile: CustomerProfile) -> list[str]:
+        """The exact-identifier keys (registrable domains, tax id core, DUNS) of a profile."""
+        return _identifier_keys(features_of(profile))
+
+    def lookup_keys(self, profile: CustomerProfile) -> list[str]:
+        """Every key find_matches looks up for a profile (stored keys plus typo, label and acronym spellings).
+
+        Looking these up among other registrations' `blocking_keys` finds the same candidates the index
+        would, so a database table of stored keys can stand in for registrations this index has not seen.
+        """
+        features = features_of(profile)
+        name_keys, typo_keys = _query_name_keys(features)
+        return list(dict.fromkeys(_identifier_keys(features) + name_keys + typo_keys))
+
     def add(self, registration: IndexedRegistration) -> None:
         if registration.deal_id in self._entries:
             self.remove(registration.deal_id)

@@ -1,11 +1,15 @@
-"""Tracked registrations and cases, as rows."""
+"""Tracked registrations (with their blocking keys), key locks and cases, as rows."""
 from __future__ import annotations
 
+import datetime as dt
+from typing import Iterable, Iterator
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration
-from services.conflict.storage.tables import cases, registrations
+from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration, utcnow
+from services.conflict.storage.tables import KEY_LENGTH, blocking_locks, cases, registration_keys, registrations
 
 
 class TrackedRegistrationRepository:
@@ -17,18 +21,72 @@ class TrackedRegistrationRepository:
             sa.select(registrations.c.document).where(registrations.c.deal_id == deal_id)).scalar_one_or_none()
         return TrackedRegistration(**document) if document else None
 
-    def upsert(self, registration: TrackedRegistration) -> None:
-        row = dict(partner_id=registration.partner_id, status=registration.status, case_id=registration.case_id,
-                   document=registration.to_dict())
-        updated = self._connection.execute(
-            registrations.update().where(registrations.c.deal_id == registration.deal_id).values(**row))
-        if updated.rowcount == 0:
-            self._connection.execute(registrations.insert().values(deal_id=registration.deal_id, **row))
-
-    def all_active(self) -> list[TrackedRegistration]:
+    def get_many(self, deal_ids: Iterable[str]) -> dict[str, TrackedRegistration]:
+        wanted = list(dict.fromkeys(deal_ids))
+        if not wanted:
+            return {}
         rows = self._connection.execute(
-            sa.select(registrations.c.document).where(registrations.c.status.in_(ACTIVE_DEAL_STATUSES))).scalars()
-        return [TrackedRegistration(**document) for document in rows]
+            sa.select(registrations.c.document).where(registrations.c.deal_id.in_(wanted))).scalars()
+        return {document["deal_id"]: TrackedRegistration(**document) for document in rows}
+
+    def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
+        """Record a newly judged registration and file it under its blocking keys."""
+        self._connection.execute(registrations.insert().values(
+            deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration)))
+        rows = [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at}
+                for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
+        if rows:
+            self._connection.execute(registration_keys.insert(), rows)
+
+    def save(self, registration: TrackedRegistration) -> None:
+        self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
+                                 .values(**_registration_row(registration)))
+
+    def ids_by_keys(self, keys: Iterable[str], *, statuses: Iterable[str], recorded_since: dt.datetime | None = None,
+                    limit: int = 500) -> list[str]:
+        """Registrations filed under any of `keys` (newest first): an index lookup on the key column."""
+        wanted = [k for k in dict.fromkeys(keys) if len(k) <= KEY_LENGTH]
+        if not wanted:
+            return []
+        query = (sa.select(registration_keys.c.deal_id)
+                 .join(registrations, registrations.c.deal_id == registration_keys.c.deal_id)
+                 .where(registration_keys.c.key.in_(wanted), registrations.c.status.in_(list(statuses)))
+                 .group_by(registration_keys.c.deal_id)
+                 .order_by(sa.func.max(registration_keys.c.recorded_at).desc())
+                 .limit(limit))
+        if recorded_since is not None:
+            query = query.where(registration_keys.c.recorded_at >= recorded_since)
+        return list(self._connection.execute(query).scalars())
+
+    def iter_active(self, batch_size: int = 5000) -> Iterator[TrackedRegistration]:
+        """Every active registration, streamed in batches (for rebuilding the in-memory index on start)."""
+        last = ""
+        while True:
+            rows = self._connection.execute(
+                sa.select(registrations.c.deal_id, registrations.c.document)
+                .where(registrations.c.status.in_(ACTIVE_DEAL_STATUSES), registrations.c.deal_id > last)
+                .order_by(registrations.c.deal_id).limit(batch_size)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield TrackedRegistration(**row.document)
+            last = rows[-1].deal_id
+
+
+class BlockingLocks:
+    """Serialises verdict transactions that share a lock key, across consumer processes."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def acquire(self, keys: Iterable[str]) -> None:
+        wanted = sorted({k for k in keys if len(k) <= KEY_LENGTH})  # one global order: no lock-order deadlocks
+        if not wanted or self._connection.dialect.name != "postgresql":
+            return  # SQLite's BEGIN IMMEDIATE (shared/db.py) already serialises every writer
+        self._connection.execute(postgresql.insert(blocking_locks).values([{"key": k} for k in wanted])
+                                 .on_conflict_do_nothing())
+        self._connection.execute(sa.select(blocking_locks.c.key).where(blocking_locks.c.key.in_(wanted))
+                                 .order_by(blocking_locks.c.key).with_for_update()).all()
 
 
 class CaseRepository:
@@ -43,10 +101,10 @@ class CaseRepository:
         return Case.from_dict(document) if document else None
 
     def add(self, case: Case) -> None:
-        self._connection.execute(cases.insert().values(**_row(case)))
+        self._connection.execute(cases.insert().values(**_case_row(case)))
 
     def save(self, case: Case) -> None:
-        self._connection.execute(cases.update().where(cases.c.id == case.id).values(**_row(case)))
+        self._connection.execute(cases.update().where(cases.c.id == case.id).values(**_case_row(case)))
 
     def list(self, *, queue: str | None, status: str | None, limit: int, after_id: str | None) -> list[Case]:
         query = sa.select(cases.c.document).order_by(cases.c.id).limit(limit)
@@ -58,7 +116,25 @@ class CaseRepository:
             query = query.where(cases.c.id > after_id)
         return [Case.from_dict(d) for d in self._connection.execute(query).scalars()]
 
+    def queue_stats(self, now: dt.datetime | None = None) -> list[dict]:
+        """Per queue: open and claimed counts, the oldest open case's opening time and SLA breaches."""
+        now = now or utcnow()
+        undecided = cases.c.status.in_(("open", "claimed"))
+        query = (sa.select(
+            cases.c.queue,
+            sa.func.sum(sa.case((cases.c.status == "open", 1), else_=0)).label("open"),
+            sa.func.sum(sa.case((cases.c.status == "claimed", 1), else_=0)).label("claimed"),
+            sa.func.min(sa.case((cases.c.status == "open", cases.c.opened_at), else_=None)).label("oldest_open_at"),
+            sa.func.sum(sa.case((sa.and_(undecided, cases.c.sla_due_at < now), 1), else_=0)).label("sla_breached"),
+        ).group_by(cases.c.queue).order_by(cases.c.queue))
+        return [dict(row._mapping) for row in self._connection.execute(query)]
 
-def _row(case: Case) -> dict:
-    return dict(id=case.id, queue=case.queue, status=case.status, opened_at=case.opened_at, version=case.version,
-                document=case.to_dict())
+
+def _registration_row(registration: TrackedRegistration) -> dict:
+    return dict(partner_id=registration.partner_id, status=registration.status, case_id=registration.case_id,
+                document=registration.to_dict())
+
+
+def _case_row(case: Case) -> dict:
+    return dict(id=case.id, queue=case.queue, status=case.status, opened_at=case.opened_at,
+                sla_due_at=case.sla_due_at, version=case.version, document=case.to_dict())

@@ -1,4 +1,4 @@
-"""The conflict database: tracked registrations, cases, and the shared outbox and inbox."""
+"""The conflict database: tracked registrations and their blocking keys, cases, key locks, outbox and inbox."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -7,6 +7,7 @@ from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
 
 metadata = sa.MetaData()
+KEY_LENGTH = 255
 
 registrations = sa.Table(
     "registrations", metadata,
@@ -14,7 +15,26 @@ registrations = sa.Table(
     sa.Column("partner_id", sa.String(100), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("case_id", sa.String(36)),
+    sa.Column("recorded_at", sa.DateTime(timezone=True)),
     sa.Column("document", sa.JSON, nullable=False),
+)
+
+# The blocking keys each registration is filed under (the same keys the in-memory MatchIndex posts), so that
+# a consumer can find registrations another consumer process recorded: an indexed lookup, never a scan.
+registration_keys = sa.Table(
+    "registration_keys", metadata,
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("deal_id", sa.String(36), primary_key=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_registration_keys_key_recorded", "key", "recorded_at"),
+    sa.Index("ix_registration_keys_deal", "deal_id"),
+)
+
+# One row per lock key. Verdict transactions lock the rows of their keys (SELECT ... FOR UPDATE), so two
+# registrations that could match are judged one after the other, whichever consumer process holds them.
+blocking_locks = sa.Table(
+    "blocking_locks", metadata,
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
 )
 
 cases = sa.Table(
@@ -23,6 +43,7 @@ cases = sa.Table(
     sa.Column("queue", sa.String(100), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sla_due_at", sa.DateTime(timezone=True)),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
     sa.Index("ix_cases_queue_status", "queue", "status"),

@@ -1,8 +1,8 @@
-"""The conflict unit of work: registrations, cases, outbox and inbox in one transaction."""
+"""The conflict unit of work: registrations, key locks, cases, outbox and inbox in one transaction."""
 from __future__ import annotations
 
 from services.conflict.storage import tables
-from services.conflict.storage.repository import CaseRepository, TrackedRegistrationRepository
+from services.conflict.storage.repository import BlockingLocks, CaseRepository, TrackedRegistrationRepository
 from shared.uow import SqlUnitOfWork
 
 
@@ -13,4 +13,5 @@ class ConflictUnitOfWork(SqlUnitOfWork):
 
     def open_repositories(self, connection) -> None:
         self.registrations = TrackedRegistrationRepository(connection)
+        self.locks = BlockingLocks(connection)
         self.cases = CaseRepository(connection)

@@ -1,4 +1,7 @@
-"""Consumes deal registrations and gives each submitted one its verdict: python -m services.conflict.workers.consume"""
+"""Consumes deal registrations and gives each submitted one its verdict: python -m services.conflict.workers.consume
+
+On start it rebuilds the in-memory match index from the database, then keeps it current from the events.
+"""
 from services.conflict import handlers
 from services.conflict.bootstrap import bootstrap
 from shared.config import Settings
@@ -13,7 +16,8 @@ def main() -> None:
     conflict = bootstrap(settings)
     run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
-                 handlers=handlers.consumer_handlers(conflict.matcher), faults=settings.faults)
+                 handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
+                 faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory))
 
 
 if __name__ == "__main__":

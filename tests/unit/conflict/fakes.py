@@ -1,0 +1,108 @@
+"""In-memory twins of the conflict unit of work and its repositories, for the unit tests."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Iterable
+
+from services.conflict.domain.model import Case, TrackedRegistration
+from shared.uow import FakeUnitOfWorkBase
+
+
+class FakeDatabase:
+    """What several fake units of work share, as consumer processes share one database."""
+
+    def __init__(self):
+        self.registrations: dict[str, TrackedRegistration] = {}
+        self.keys: dict[str, dict[str, dt.datetime]] = {}  # key -> deal id -> recorded at
+        self.cases: dict[str, dict] = {}
+        self.locked: list[list[str]] = []
+
+
+class FakeRegistrations:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    def get(self, deal_id: str) -> TrackedRegistration | None:
+        found = self._db.registrations.get(deal_id)
+        return copy.deepcopy(found) if found else None
+
+    def get_many(self, deal_ids: Iterable[str]) -> dict[str, TrackedRegistration]:
+        return {i: copy.deepcopy(self._db.registrations[i]) for i in deal_ids if i in self._db.registrations}
+
+    def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
+        assert registration.deal_id not in self._db.registrations, "a registration is recorded once"
+        self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
+        for key in keys:
+            self._db.keys.setdefault(key, {})[registration.deal_id] = recorded_at
+
+    def save(self, registration: TrackedRegistration) -> None:
+        assert registration.deal_id in self._db.registrations
+        self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
+
+    def ids_by_keys(self, keys, *, statuses, recorded_since=None, limit=500) -> list[str]:
+        found: dict[str, dt.datetime] = {}
+        for key in keys:
+            for deal_id, at in self._db.keys.get(key, {}).items():
+                if self._db.registrations[deal_id].status in statuses and (
+                        recorded_since is None or at >= recorded_since):
+                    found[deal_id] = at
+        return sorted(found, key=found.get, reverse=True)[:limit]
+
+    def iter_active(self):
+        return (copy.deepcopy(r) for r in self._db.registrations.values() if r.is_active)
+
+
+class FakeLocks:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    def acquire(self, keys: Iterable[str]) -> None:
+        self._db.locked.append(sorted(keys))
+
+
+class FakeCases:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
+        document = self._db.cases.get(case_id)
+        return Case.from_dict(copy.deepcopy(document)) if document else None
+
+    def add(self, case: Case) -> None:
+        assert case.id not in self._db.cases
+        self._db.cases[case.id] = case.to_dict()
+
+    def save(self, case: Case) -> None:
+        assert case.id in self._db.cases
+        self._db.cases[case.id] = case.to_dict()
+
+    def list(self, *, queue, status, limit, after_id):
+        documents = sorted(self._db.cases.values(), key=lambda d: d["id"])
+        chosen = [d for d in documents if (not queue or d["queue"] == queue) and (not status or d["status"] == status)
+                  and (not after_id or d["id"] > after_id)]
+        return [Case.from_dict(copy.deepcopy(d)) for d in chosen[:limit]]
+
+    def queue_stats(self, now=None):
+        stats: dict[str, dict] = {}
+        for document in self._db.cases.values():
+            case = Case.from_dict(document)
+            row = stats.setdefault(case.queue, {"queue": case.queue, "open": 0, "claimed": 0, "oldest_open_at": None,
+                                                "sla_breached": 0})
+            if case.status in ("open", "claimed"):
+                row[case.status] += 1
+                row["sla_breached"] += case.sla_breached(now)
+            if case.status == "open" and (row["oldest_open_at"] is None or case.opened_at < row["oldest_open_at"]):
+                row["oldest_open_at"] = case.opened_at
+        return [stats[name] for name in sorted(stats)]
+
+
+class FakeConflictUnitOfWork(FakeUnitOfWorkBase):
+    """Writes go straight to the shared FakeDatabase; `published` holds what a commit would send."""
+
+    def __init__(self, db: FakeDatabase | None = None):
+        super().__init__(source="/dealgate/conflict")
+        self.db = db or FakeDatabase()
+        self.registrations = FakeRegistrations(self.db)
+        self.locks = FakeLocks(self.db)
+        self.cases = FakeCases(self.db)
