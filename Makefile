@@ -48,6 +48,9 @@ bench: install kafka-jars      ## benchmarks against a real stack; prints a tabl
 chaos: install kafka-jars      ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
 	$(BIN)/python -m bench.chaos
 
+fuzz: install kafka-jars       ## a long schemathesis run against every API with every role's token
+	DEALGATE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_fuzz.py
+
 token: install                 ## e.g. make token ROLE=partner ARGS="--partner-id acme"
 	$(BIN)/dealgate token --role $(ROLE) $(ARGS)
 

@@ -99,6 +99,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
         if request.method != "OPTIONS":
             authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None,
                                  public_endpoints)
+        _refuse_nul_characters()
         if request.method in ("POST", "PUT", "PATCH"):
             _check_body()
 
@@ -132,6 +133,17 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     # The OpenAPI documents are public (SPEC section 3).
     public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api
+
+
+def _refuse_nul_characters() -> None:
+    """NUL cannot be stored in PostgreSQL text and is never meaningful in our inputs: refuse it up front."""
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                      for key, value in request.args.items(multi=True)):
+        abort(400, message="NUL characters are not allowed in the path or query.")
+    if request.method in ("POST", "PUT", "PATCH") and (request.content_length or 0) <= MAX_BODY_BYTES:
+        body = request.get_data(cache=True)
+        if b"\\u0000" in body or b"\x00" in body:
+            abort(400, message="NUL characters are not allowed in the body.")
 
 
 def _check_body() -> None:

@@ -28,13 +28,13 @@ class KafkaDepthCollector:
         self._lock = threading.Lock()
         self._cached_at = 0.0
         self._cached: tuple[dict[str, int], dict[str, int]] = ({}, {})
-        self._admin = None
 
     def _measure(self) -> tuple[dict[str, int], dict[str, int]]:
-        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+        from kafka import KafkaConsumer, TopicPartition
 
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, request_timeout_ms=3000,
-                                 client_id="dealgate-metrics")
+        # A consumer that never subscribes never joins the group; it only reads offsets, including the group's.
+        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group, enable_auto_commit=False,
+                                 request_timeout_ms=3000, client_id="dealgate-metrics")
         try:
             depth: dict[str, int] = {}
             for topic in DLQ_TOPICS:
@@ -44,18 +44,14 @@ class KafkaDepthCollector:
                     depth[topic] = sum(ends[p] - starts[p] for p in partitions)
             lag: dict[str, int] = {}
             if self._group:
-                if self._admin is None:
-                    self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
-                committed = self._admin.list_consumer_group_offsets(self._group)
                 for topic in self._consumed:
                     partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
                     if partitions:
                         ends = consumer.end_offsets(partitions)
-                        lag[topic] = sum(max(0, ends[p] - (committed[p].offset if p in committed else 0))
-                                         for p in partitions)
+                        lag[topic] = sum(max(0, ends[p] - (consumer.committed(p) or 0)) for p in partitions)
             return depth, lag
         finally:
-            consumer.close()
+            consumer.close(autocommit=False)
 
     def collect(self):
         with self._lock:
@@ -76,3 +72,14 @@ class KafkaDepthCollector:
         for topic, value in sorted(lag.items()):
             consumer_lag.add_metric([self._group or "", topic], value)
         yield consumer_lag
+
+
+def depth_collectors(bootstrap_servers: str, *, group: str | None, consumed_topics: tuple[str, ...] = ()):
+    """For create_base_app(metrics_collectors=...): builds the collector on first scrape, in the worker process."""
+    made: list[KafkaDepthCollector] = []
+
+    def collectors() -> list[KafkaDepthCollector]:
+        if not made:
+            made.append(KafkaDepthCollector(bootstrap_servers, group=group, consumed_topics=consumed_topics))
+        return made
+    return collectors

@@ -9,7 +9,9 @@ from services.conflict.api.queues import blp as queues_blueprint
 from services.conflict.bootstrap import Conflict, bootstrap
 from shared.config import Settings
 from shared.http import create_base_app, database_check, kafka_check
+from shared.kafka_metrics import depth_collectors
 from shared.logging import configure_logging
+from shared.topics import DEALS_REGISTRATIONS
 
 
 def create_app(config: dict | None = None, *, conflict: Conflict | None = None) -> Flask:
@@ -21,6 +23,9 @@ def create_app(config: dict | None = None, *, conflict: Conflict | None = None) 
         readiness={"database": database_check(conflict.engine),
                    "kafka": kafka_check(conflict.settings.kafka_bootstrap_servers)},
         config_overrides={k: v for k, v in (config or {}).items() if k != "SETTINGS"},
+        metrics_collectors=depth_collectors(conflict.settings.kafka_bootstrap_servers,
+                                            group=conflict.settings.consumer_group,
+                                            consumed_topics=(DEALS_REGISTRATIONS,)),
     )
     app.extensions["dealgate"] = conflict
     api.register_blueprint(cases_blueprint)

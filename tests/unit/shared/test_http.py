@@ -58,3 +58,10 @@ def test_every_response_carries_a_correlation_id_and_echoes_the_callers(client):
 def test_unknown_routes_and_methods_are_problems_too(client):
     _is_problem(client.get("/nowhere"), 404)
     _is_problem(client.delete("/v1/listings"), 405)
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client, admin):
+    _is_problem(client.get("/v1/listings/abc%00def"), 400)
+    _is_problem(client.get("/v1/listings?q=a%00b"), 400)
+    _is_problem(client.post("/v1/listings", data='{"title": "a\\u0000b"}',
+                            headers={**admin, "Content-Type": "application/json"}), 400)
