@@ -7,6 +7,7 @@ from services.catalog.api.listings import blp as listings_blueprint
 from services.catalog.bootstrap import Catalog, bootstrap
 from shared.config import Settings
 from shared.http import create_base_app, database_check, kafka_check
+from shared.kafka_metrics import depth_collectors
 from shared.logging import configure_logging
 
 
@@ -19,6 +20,8 @@ def create_app(config: dict | None = None, *, catalog: Catalog | None = None) ->
         readiness={"database": database_check(catalog.engine),
                    "kafka": kafka_check(catalog.settings.kafka_bootstrap_servers)},
         config_overrides={k: v for k, v in (config or {}).items() if k != "SETTINGS"},
+        metrics_collectors=depth_collectors(catalog.settings.kafka_bootstrap_servers, group=None,
+                                            consumed_topics=()),
     )
     app.extensions["dealgate"] = catalog
     api.register_blueprint(listings_blueprint)

@@ -7,6 +7,8 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
+from services.catalog.api.caching import PageCache
+from services.catalog.storage.reader import ListingReader, create_read_engine
 from services.catalog.storage.uow import CatalogUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
@@ -24,6 +26,8 @@ class Catalog:
     bus: Bus
     tokens: TokenService
     uow_factory: Callable[[], CatalogUnitOfWork]
+    reader: ListingReader
+    page_cache: PageCache
 
 
 def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Catalog:
@@ -35,4 +39,6 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="catalog"),
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
         uow_factory=lambda: CatalogUnitOfWork(engine, doorbell=doorbell),
+        reader=ListingReader(create_read_engine(settings.database_url, engine)),
+        page_cache=PageCache(max_entries=int(settings.extra.get("page_cache_entries", "2048"))),
     )

@@ -1,82 +1,165 @@
-"""HTTP resource for listings: thin views that parse, authorise and hand over to handlers."""
+"""HTTP resource for listings: thin views that parse, authorise, handle caching headers and hand over to handlers."""
 from __future__ import annotations
 
-from flask import current_app, request
+import decimal
+import functools
+import json
+
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.catalog import handlers
+from services.catalog.api.caching import (NO_STORE, PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL, decode_cursor,
+                                          encode_cursor, listing_etag, page_etag)
 from services.catalog.api.schemas import (ListingCreateSchema, ListingPageSchema, ListingPatchSchema,
                                           ListingQuerySchema, ListingSchema)
+from services.catalog.domain.search import ListingQuery, Viewer, query_terms
 from shared.auth import allow_anonymous, current_principal, require_roles
 
 blp = Blueprint("listings", __name__, url_prefix="/v1/listings", description="Listings and their offers")
 
+_CACHE_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "Send it back in If-None-Match"},
+                  "Cache-Control": {"schema": {"type": "string"}}}
+_WRITE_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "The version; send it back in If-Match"}}
 
-def _uow():
-    return current_app.extensions["dealgate"].uow_factory()
+
+def admin_only(view):
+    """Refuse non-admins before the body is even parsed: a partner learns 403, not what a valid body is."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        require_roles("admin")
+        return view(*args, **kwargs)
+    return checked
 
 
-def _is_admin() -> bool:
+def _catalog():
+    return current_app.extensions["dealgate"]
+
+
+def _viewer() -> Viewer:
     principal = current_principal()
-    return principal is not None and principal.role == "admin"
+    if principal is None:
+        return Viewer.anonymous()
+    return Viewer.of(role=principal.role, partner_id=principal.partner_id, subject=principal.sub)
+
+
+def _still_current(etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110 13.1.2), and * matches any current representation."""
+    return request.if_none_match.contains_weak(etag.strip('"'))
+
+
+def _read_response(body: bytes | None, etag: str, status: int = 200) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL if current_principal() else PUBLIC_CACHE_CONTROL
+    response.headers["Vary"] = "Authorization"
+    return response
 
 
 @blp.route("")
 class Listings(MethodView):
     @allow_anonymous
-    @blp.arguments(ListingQuerySchema, location="query")
-    @blp.response(200, ListingPageSchema)
-    def get(self, query):
-        """Search published listings (admins also see drafts and retired ones)."""
-        items = handlers.list_listings(uow=_uow(), include_unpublished=_is_admin(), limit=query["limit"] + 1,
-                                       after_id=query.get("cursor"))
-        next_cursor = items[query["limit"] - 1].id if len(items) > query["limit"] else None
-        return {"items": [i.to_dict() for i in items[: query["limit"]]], "next_cursor": next_cursor}
+    # An instance, not the class: webargs would build a new schema (deep-copying its fields) for every request.
+    @blp.arguments(ListingQuerySchema(), location="query")
+    @blp.response(200, ListingPageSchema, headers=_CACHE_HEADERS)
+    @blp.alt_response(304, description="Not modified: the If-None-Match ETag is still current")
+    @blp.alt_response(401, schema="Problem", description="A bad token")
+    @blp.alt_response(422, schema="Problem", description="A bad filter or cursor")
+    def get(self, args):
+        """Search listings.
 
+        Anonymous callers and partners see published listings with the offers open to them (public ones, and
+        private ones addressed to their partner id); admins see every listing and offer. `q` matches words in
+        title, tags and summary (as prefixes; all must match), and the best matches come first: title before
+        tags before summary. Without `q` the newest listings come first. Pages stay stable while listings are
+        added: follow `next_cursor`.
+        """
+        try:
+            after = decode_cursor(args.get("cursor"))
+        except ValueError as exc:
+            abort(422, message="The request did not pass validation; see errors.", errors={"cursor": [str(exc)]})
+        query = ListingQuery(terms=tuple(query_terms(args.get("q"))), category=args.get("category"),
+                             channel=args.get("channel"), region=args.get("region"), status=args.get("status"),
+                             limit=args["limit"], after=after)
+        viewer = _viewer()
+        request_key = f"{viewer.cache_key}\n{query!r}"
+        catalog = _catalog()
+        # Revalidation and repeated reads are answered from the revision alone, without running the search.
+        etag = page_etag(catalog.reader.revision(), request_key)
+        if _still_current(etag):
+            return _read_response(None, etag, 304)
+        body = catalog.page_cache.get(etag)
+        if body is None:
+            page = handlers.search_listings(query, viewer, reader=catalog.reader)
+            etag = page_etag(page.revision, request_key)
+            body = json.dumps({"items": page.items, "next_cursor": encode_cursor(page.next_after)},
+                              separators=(",", ":")).encode()
+            catalog.page_cache.put(etag, body)
+        return _read_response(body, etag)
+
+    @admin_only
     @blp.arguments(ListingCreateSchema)
-    @blp.response(201, ListingSchema)
-    @blp.alt_response(401, description="No or bad token")
-    @blp.alt_response(403, description="Only admins write")
-    @blp.alt_response(422, description="Validation failed")
+    @blp.response(201, ListingSchema, headers={**_WRITE_HEADERS, "Location": {"schema": {"type": "string"}}})
+    @blp.alt_response(401, schema="Problem", description="No or bad token")
+    @blp.alt_response(403, schema="Problem", description="Only admins write")
+    @blp.alt_response(422, schema="Problem", description="Validation failed; `errors` maps fields to messages")
     def post(self, fields):
         """Create a draft listing (admin)."""
-        require_roles("admin")
-        listing = handlers.create_listing(_plain(fields), uow=_uow())
-        return listing.to_dict(), 201, {"Location": f"/v1/listings/{listing.id}", "ETag": f'"{listing.version}"'}
+        listing = handlers.create_listing(_plain(fields), uow=_catalog().uow_factory())
+        return listing.to_dict(), 201, {"Location": f"/v1/listings/{listing.id}", "ETag": f'"{listing.version}"',
+                                        "Cache-Control": NO_STORE}
 
 
 @blp.route("/<listing_id>")
 class ListingItem(MethodView):
     @allow_anonymous
-    @blp.response(200, ListingSchema)
-    @blp.alt_response(404, description="Not found")
+    @blp.response(200, ListingSchema, headers=_CACHE_HEADERS)
+    @blp.alt_response(304, description="Not modified: the If-None-Match ETag is still current")
+    @blp.alt_response(401, schema="Problem", description="A bad token")
+    @blp.alt_response(404, schema="Problem", description="No such listing, or none of it is yours to see")
     def get(self, listing_id):
-        """Read one listing."""
+        """Read one listing, with the offers open to the caller."""
+        viewer = _viewer()
         try:
-            listing = handlers.get_listing(listing_id, uow=_uow())
+            view = handlers.read_listing(listing_id, viewer, reader=_catalog().reader)
         except handlers.NotFound:
             abort(404, message="No such listing.")
-        if listing.status != "published" and not _is_admin():
-            abort(404, message="No such listing.")
-        return listing.to_dict(), 200, {"ETag": f'"{listing.version}"'}
+        etag = listing_etag(view, full_document_version=viewer.sees_everything)
+        if _still_current(etag):
+            return _read_response(None, etag, 304)
+        return _read_response(json.dumps(view, separators=(",", ":")).encode(), etag)
 
-    @blp.arguments(ListingPatchSchema)
-    @blp.response(200, ListingSchema)
-    @blp.alt_response(412, description="If-Match does not match the current version")
-    @blp.alt_response(428, description="If-Match is required")
+    @admin_only
+    @blp.arguments(ListingPatchSchema(partial=True))
+    @blp.response(200, ListingSchema, headers=_WRITE_HEADERS)
+    @blp.alt_response(401, schema="Problem", description="No or bad token")
+    @blp.alt_response(403, schema="Problem", description="Only admins write")
+    @blp.alt_response(404, schema="Problem", description="No such listing")
+    @blp.alt_response(409, schema="Problem", description="A retired listing cannot change")
+    @blp.alt_response(412, schema="Problem", description="If-Match does not match the current version")
+    @blp.alt_response(422, schema="Problem", description="Validation failed; `errors` maps fields to messages")
+    @blp.alt_response(428, schema="Problem", description="If-Match is required")
     def patch(self, changes, listing_id):
-        """Change a listing (admin); needs If-Match with the current version."""
-        require_roles("admin")
-        if_match = request.headers.get("If-Match")
-        if not if_match:
-            abort(428, message="Send If-Match with the listing's current version (its ETag).")
-        try:
-            expected = int(if_match.strip().strip('W/').strip('"'))
-        except ValueError:
-            abort(412, message="If-Match must be the listing's ETag.")
-        return _change(lambda: handlers.update_listing(listing_id, _plain(changes), expected_version=expected,
-                                                       uow=_uow()))
+        """Change a listing (admin). Send If-Match with its ETag; a published listing announces the change."""
+        expected = _if_match(required=True)
+        return _change(lambda: handlers.update_listing(listing_id, _plain(changes), expected_versions=expected,
+                                                       uow=_catalog().uow_factory()))
+
+
+def _if_match(*, required: bool) -> frozenset[int] | None:
+    """The versions named by If-Match; None when it is absent and optional."""
+    if "If-Match" not in request.headers:
+        if required:
+            abort(428, message="Send If-Match with the listing's current ETag.")
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        abort(428, message="If-Match: * does not protect against lost updates; send the listing's ETag.")
+    versions = frozenset(int(tag) for tag in tags.as_set(include_weak=False) if tag.isdigit())
+    if not versions:
+        abort(412, message="If-Match must carry the listing's ETag, e.g. \"3\".")
+    return versions
 
 
 def _change(action):
@@ -87,34 +170,48 @@ def _change(action):
     except handlers.VersionMismatch as exc:
         abort(412, message=f"The listing changed meanwhile; it is now at version {exc.current_version}.")
     except handlers.DomainError as exc:
+        if exc.field:
+            abort(422, message="The request did not pass validation; see errors.", errors={exc.field: [str(exc)]})
         abort(409, message=str(exc))
-    return listing.to_dict(), 200, {"ETag": f'"{listing.version}"'}
+    return listing.to_dict(), 200, {"ETag": f'"{listing.version}"', "Cache-Control": NO_STORE}
 
 
 @blp.route("/<listing_id>/publish", methods=["POST"])
-@blp.response(200, ListingSchema)
+@admin_only
+@blp.response(200, ListingSchema, headers=_WRITE_HEADERS)
+@blp.alt_response(401, schema="Problem", description="No or bad token")
+@blp.alt_response(403, schema="Problem", description="Only admins write")
+@blp.alt_response(404, schema="Problem", description="No such listing")
+@blp.alt_response(409, schema="Problem", description="Already published, retired, or without an offer")
+@blp.alt_response(412, schema="Problem", description="An If-Match was sent and does not match")
 def publish(listing_id):
-    """Publish a draft listing (admin)."""
-    require_roles("admin")
-    return _change(lambda: handlers.publish_listing(listing_id, uow=_uow()))
+    """Publish a draft listing (admin); it needs at least one offer. Announces listing.published."""
+    expected = _if_match(required=False)
+    return _change(lambda: handlers.publish_listing(listing_id, uow=_catalog().uow_factory(),
+                                                    expected_versions=expected))
 
 
 @blp.route("/<listing_id>/retire", methods=["POST"])
-@blp.response(200, ListingSchema)
+@admin_only
+@blp.response(200, ListingSchema, headers=_WRITE_HEADERS)
+@blp.alt_response(401, schema="Problem", description="No or bad token")
+@blp.alt_response(403, schema="Problem", description="Only admins write")
+@blp.alt_response(404, schema="Problem", description="No such listing")
+@blp.alt_response(409, schema="Problem", description="Already retired")
+@blp.alt_response(412, schema="Problem", description="An If-Match was sent and does not match")
 def retire(listing_id):
-    """Retire a listing (admin)."""
-    require_roles("admin")
-    return _change(lambda: handlers.retire_listing(listing_id, uow=_uow()))
+    """Retire a listing (admin). A published one announces listing.retired."""
+    expected = _if_match(required=False)
+    return _change(lambda: handlers.retire_listing(listing_id, uow=_catalog().uow_factory(),
+                                                   expected_versions=expected))
 
 
 def _plain(value):
-    """Decimals from the schema become strings: amounts are decimal strings everywhere outside Python."""
-    from decimal import Decimal
-
+    """Decimals become strings: amounts are decimal strings everywhere outside Python."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
+    if isinstance(value, decimal.Decimal):
         return str(value)
     return value

@@ -12,7 +12,14 @@ STATUSES = ("draft", "published", "retired")
 
 
 class DomainError(Exception):
-    """A rule of the catalog was broken; the message is written for the caller."""
+    """A rule of the catalog was broken; the message is written for the caller.
+
+    With a `field` it is a problem with what the caller sent (422); without one, with the listing's state (409).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidTransition(DomainError):
@@ -52,7 +59,7 @@ class Listing:
     def draft(cls, *, title: str, summary: str, vendor: str, category: str, tags: list[str],
               offers: list[dict[str, Any]]) -> "Listing":
         return cls(id=str(uuid.uuid4()), title=title, summary=summary, vendor=vendor, category=category,
-                   tags=list(tags), offers=[_offer(o) for o in offers])
+                   tags=_distinct(tags), offers=[_offer({**o, "id": None}) for o in offers])
 
     def publish(self) -> None:
         if self.status == "published":
@@ -81,11 +88,14 @@ class Listing:
             if name in changes:
                 setattr(self, name, changes[name])
         if "tags" in changes:
-            self.tags = list(changes["tags"])
+            self.tags = _distinct(changes["tags"])
         if "offers" in changes:
             if self.status == "published" and not changes["offers"]:
-                raise DomainError("A published listing must keep at least one offer.")
-            self.offers = [_offer(o) for o in changes["offers"]]
+                raise DomainError("A published listing must keep at least one offer.", field="offers")
+            # An offer sent back with its id keeps that id, so partners' references to it survive an edit.
+            current_ids = {offer.id for offer in self.offers}
+            self.offers = [_offer({**o, "id": o.get("id") if o.get("id") in current_ids else None})
+                           for o in changes["offers"]]
         self._touch()
         if self.status == "published":
             self.events.append(("listing.updated", self))
@@ -114,9 +124,14 @@ class Listing:
 def _offer(data: dict[str, Any] | Offer) -> Offer:
     if isinstance(data, Offer):
         return data
-    return Offer(id=data.get("id") or str(uuid.uuid4()), name=data["name"], channels=list(data["channels"]),
-                 regions=list(data["regions"]), pricing=dict(data["pricing"]),
-                 visibility=data.get("visibility", "public"), private_to=data.get("private_to"))
+    return Offer(id=data.get("id") or str(uuid.uuid4()), name=data["name"], channels=_distinct(data["channels"]),
+                 regions=_distinct(data["regions"]), pricing=dict(data["pricing"]),
+                 visibility=data.get("visibility", "public"),
+                 private_to=data["private_to"].strip().lower() if data.get("private_to") else None)
+
+
+def _distinct(values) -> list:
+    return list(dict.fromkeys(values))
 
 
 def _iso(moment: dt.datetime) -> str:
