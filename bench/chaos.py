@@ -54,8 +54,9 @@ def plan(count: int, seed: int = 11, overlap_share: float = 0.25) -> list[Planne
                 group["partners"].append(partner)
                 planned.append(PlannedRegistration(index, partner, group["customer"], group["slot"]))
                 continue
+        # A distinct registrable domain per customer: subdomains of one domain would (rightly) match.
         tag = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
-        customer = {"name": f"{tag[:6].capitalize()} {tag[6:].capitalize()} Holdings", "domain": f"{tag}.example.org",
+        customer = {"name": f"{tag[:6].capitalize()} {tag[6:].capitalize()} Holdings", "domain": f"c{tag}.com",
                     "country": rng.choice(["DE", "GB", "FR", "US", "NL"])}
         group = {"customer": customer, "partners": [rng.choice(partners)], "slot": rng.randrange(3)}
         groups.append(group)

@@ -50,7 +50,7 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
             customer = rng.choice(customers)  # the same customer again, from another partner
         else:
             tag = uuid.uuid4().hex[:10]
-            customer = {"name": f"Bench Customer {tag} GmbH", "domain": f"{tag}.example.de", "country": "DE"}
+            customer = {"name": f"Bench Customer {tag} GmbH", "domain": f"bench-{tag}.de", "country": "DE"}
             customers.append(customer)
         body = {"customer": customer, "products": [listing["id"]], "amount": {"amount": "5000.00", "currency": "EUR"},
                 "expected_close": close}

@@ -94,6 +94,9 @@ class KafkaBroker:
             "auto.create.topics.enable=true",
             "log.retention.hours=168",
             "log.cleaner.backoff.ms=5000",
+            # A case event carries its registrations and evidence; a large case can pass Kafka's 1 MB default.
+            "message.max.bytes=8388608",
+            "replica.fetch.max.bytes=8388608",
             "",
         ])
 

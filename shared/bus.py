@@ -116,6 +116,7 @@ class KafkaPublisher:
             delivery_timeout_ms=30_000,
             allow_auto_create_topics=False,
             reconnect_backoff_max_ms=2_000,  # come back quickly once a restarted broker answers
+            max_request_size=8 * 1024 * 1024,  # matches the broker's message.max.bytes (deploy/kafka.py)
         )
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:

@@ -1,19 +1,29 @@
 """Deals use cases (API commands and consumed events): plain functions of (input, *, uow, ...)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any
+import json
+import time
+from typing import Any, Iterable
 
 from services.deals.domain.events import registration_event
-from services.deals.domain.model import DomainError, InvalidTransition, Registration
+from services.deals.domain.idempotency import StoredResponse, judge
+from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
 from services.deals.domain.policy import DealPolicy
+from services.deals.domain.reference import REGION_OF_COUNTRY
+from services.deals.identity import customer_keys, strong_match
+from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
 from shared.topics import DEALS_REGISTRATIONS
 
-
 class NotFound(Exception):
     pass
+
+
+class PreconditionFailed(Exception):
+    """An If-Match named a version that is no longer current."""
 
 
 class ProductsUnavailable(DomainError):
@@ -23,33 +33,128 @@ class ProductsUnavailable(DomainError):
 
 
 def _flush_events(registration: Registration, uow) -> None:
-    for event_type in registration.events:
-        uow.publish(DEALS_REGISTRATIONS, registration_event(event_type, registration))
+    for event_type, extra_data in registration.events:
+        uow.publish(DEALS_REGISTRATIONS, registration_event(event_type, registration, extra_data))
     registration.events.clear()
 
 
-def submit_deal(fields: dict[str, Any], *, principal: Principal, uow) -> Registration:
+# --- Submission ------------------------------------------------------------------------------------------
+
+
+def acknowledgement(registration: Registration) -> StoredResponse:
+    """The 201 a submission answers with; stored with an Idempotency-Key so that replays are identical."""
+    return StoredResponse(status=201, body=json.dumps(registration.public_dict(), separators=(",", ":")),
+                          headers={"Location": f"/v1/deals/{registration.id}", "ETag": etag(registration)})
+
+
+def etag(registration: Registration) -> str:
+    return f'"{registration.version}"'
+
+
+def claim_idempotency_key(key: str, request_hash: str, *, principal: Principal, limits: DealLimits, uow,
+                          now: dt.datetime | None = None) -> StoredResponse | None:
+    """In its own short transaction, so a concurrent duplicate sees the claim at once.
+
+    Returns None when this request now holds the key, or the first response to replay; raises
+    IdempotencyConflict for another body, or while the first request is still in flight.
+    """
+    now = now or utcnow()
     with uow:
-        _check_products(fields["products"], channel=principal.channel, uow=uow)
+        existing = uow.idempotency.claim(principal.owner_key, key, request_hash, now=now,
+                                         ttl=dt.timedelta(seconds=limits.idempotency_ttl_s),
+                                         abandoned_after=dt.timedelta(seconds=limits.idempotency_abandoned_after_s))
+        uow.commit()
+    return None if existing is None else judge(existing, request_hash)
+
+
+def release_idempotency_key(key: str, *, principal: Principal, uow) -> None:
+    """A request that failed (validation is never stored) gives its key back for a corrected retry."""
+    with uow:
+        uow.idempotency.release(principal.owner_key, key)
+        uow.commit()
+
+
+def submit_deal(fields: dict[str, Any], *, principal: Principal, uow,
+                idempotency_key: str | None = None) -> StoredResponse:
+    with uow:
+        _check_products(fields["products"], principal=principal, customer=fields["customer"], uow=uow)
         registration = Registration.submit(partner_id=principal.owner_key, channel=principal.channel,
                                            submitted_by=principal.sub, **fields)
         uow.registrations.add(registration)
         _flush_events(registration, uow)
+        response = acknowledgement(registration)
+        if idempotency_key:
+            uow.idempotency.complete(principal.owner_key, idempotency_key, response)
         uow.commit()
-        return registration
+        return response
 
 
-def _check_products(product_ids: list[str], *, channel: str, uow) -> None:
+def _check_products(product_ids: list[str], *, principal: Principal, customer: dict, uow) -> None:
+    """Each product must be published and have an offer for the caller's channel and the customer's region."""
     known = uow.catalog.get_many(product_ids)
+    region = REGION_OF_COUNTRY.get(customer["country"])
+    domain = customer.get("domain_normalised") or customer_keys(customer)["domain"]
     errors: dict[str, list[str]] = {}
     for index, product_id in enumerate(product_ids):
         listing = known.get(product_id)
+        offers = listing["offers"] if listing else []
         if listing is None or listing["status"] != "published":
             errors[f"products.{index}"] = [f"{product_id} is not a published listing."]
-        elif not any(channel in offer["channels"] for offer in listing["offers"]):
-            errors[f"products.{index}"] = [f"{product_id} is not offered to the {channel} channel."]
+        elif not any(principal.channel in offer.get("channels", ()) for offer in offers):
+            errors[f"products.{index}"] = [f"{product_id} is not offered to the {principal.channel} channel."]
+        elif not any(_offer_fits(offer, principal, region, domain) for offer in offers):
+            errors[f"products.{index}"] = [f"{product_id} is not offered to your channel in the customer's "
+                                           f"region ({region})."]
     if errors:
         raise ProductsUnavailable(errors)
+
+
+def _offer_fits(offer: dict, principal: Principal, region: str | None, customer_domain: str | None) -> bool:
+    if principal.channel not in offer.get("channels", ()) or region not in offer.get("regions", ()):
+        return False
+    if offer.get("visibility", "public") == "private":
+        return offer.get("private_to") in (principal.partner_id, customer_domain)
+    return True
+
+
+# --- Pre-check ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Availability:
+    result: str  # available | claimed | review
+    reason: str
+
+
+def check_availability(customer: dict, product_ids: list[str], *, principal: Principal, limits: DealLimits, uow,
+                       now_s: float | None = None) -> Availability:
+    """Judged only on deals' own registrations; the answer never says whose registration it found."""
+    with uow:
+        _hit_shared_limit(f"check:{principal.owner_key}", limits.checks_per_minute,
+                          now_s=time.time() if now_s is None else now_s, uow=uow)
+        _check_products(product_ids, principal=principal, customer=customer, uow=uow)
+        competing = uow.registrations.competing(customer=customer, excluding_partner=principal.owner_key)
+        uow.commit()
+    wanted, keys = set(product_ids), customer_keys(customer)
+    overlapping = [r for r in competing if wanted & set(r.products)]
+    if any(strong_match(keys, customer_keys(r.customer)) for r in overlapping):
+        return Availability("claimed", "Another registration already covers this customer for at least one of "
+                                       "these products. You can still register; the channel desk decides.")
+    if overlapping:
+        return Availability("review", "A registration for a similarly named customer covers at least one of "
+                                      "these products; a registration would be reviewed by the channel desk.")
+    return Availability("available", "No other registration covers this customer for these products.")
+
+
+def _hit_shared_limit(bucket: str, per_minute: int, *, now_s: float, uow) -> None:
+    if per_minute <= 0:
+        return
+    window, retry_after = window_of(now_s)
+    if uow.rate_limits.hit(bucket, window) > per_minute:
+        raise RateLimited(retry_after)
+
+
+# --- Reading -----------------------------------------------------------------------------------------------
 
 
 def get_deal(deal_id: str, *, principal: Principal, uow) -> Registration:
@@ -65,10 +170,16 @@ def _may_see(principal: Principal, registration: Registration) -> bool:
     return principal.sees_everything or registration.partner_id == principal.owner_key
 
 
-def list_deals(*, principal: Principal, status: str | None, limit: int, after_id: str | None, uow):
+def list_deals(*, principal: Principal, limit: int, status: str | None = None, channel: str | None = None,
+               partner_id: str | None = None, after: tuple[dt.datetime, str] | None = None,
+               uow) -> list[Registration]:
+    """Partners see their own registrations whatever filter they send; desk and admin may filter by partner."""
+    owner = partner_id if principal.sees_everything else principal.owner_key
     with uow:
-        return uow.registrations.list(partner_id=None if principal.sees_everything else principal.owner_key,
-                                      status=status, limit=limit, after_id=after_id)
+        return uow.registrations.list(partner_id=owner, status=status, channel=channel, limit=limit, after=after)
+
+
+# --- Changes -----------------------------------------------------------------------------------------------
 
 
 def withdraw_deal(deal_id: str, *, principal: Principal, uow) -> Registration:
@@ -85,11 +196,23 @@ def extend_deal(deal_id: str, *, principal: Principal, policy: DealPolicy, uow) 
                                                                 window=policy.extension_window))
 
 
-def _change(deal_id: str, principal: Principal, uow, change) -> Registration:
+def amend_deal(deal_id: str, changes: dict[str, Any], *, principal: Principal, uow,
+               if_match: str | None = None) -> Registration:
+    def amend(registration: Registration) -> None:
+        if "products" in changes or "customer" in changes:
+            _check_products(changes.get("products", registration.products), principal=principal,
+                            customer=changes.get("customer", registration.customer), uow=uow)
+        registration.amend(changes)
+    return _change(deal_id, principal, uow, amend, if_match=if_match)
+
+
+def _change(deal_id: str, principal: Principal, uow, change, *, if_match: str | None = None) -> Registration:
     with uow:
         registration = uow.registrations.get(deal_id, for_update=True)
         if registration is None or not _may_see(principal, registration):
             raise NotFound(deal_id)
+        if if_match is not None and if_match.strip() not in ("*", etag(registration)):
+            raise PreconditionFailed(deal_id)
         change(registration)
         uow.registrations.save(registration)
         _flush_events(registration, uow)
@@ -97,9 +220,12 @@ def _change(deal_id: str, principal: Principal, uow, change) -> Registration:
         return registration
 
 
+# --- Scheduled jobs ------------------------------------------------------------------------------------------
+
+
 def expire_due(*, uow_factory, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Expire approved registrations whose protection has passed; one transaction each, so a crash loses nothing."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     with uow_factory() as uow:
         due = uow.registrations.due_for_expiry(now, limit)
     expired = 0
@@ -119,6 +245,15 @@ def expire_due(*, uow_factory, now: dt.datetime | None = None, limit: int = 500)
     return expired
 
 
+def prune_bookkeeping(*, uow_factory, limits: DealLimits, now: dt.datetime | None = None) -> None:
+    """Idempotency keys past their 24 h and finished rate-limit windows are of no further use."""
+    now = now or utcnow()
+    with uow_factory() as uow:
+        uow.idempotency.prune(now - dt.timedelta(seconds=limits.idempotency_ttl_s))
+        uow.rate_limits.prune(window_of(now.timestamp())[0] - 1)
+        uow.commit()
+
+
 # --- Consumed events ---------------------------------------------------------------------------------
 
 
@@ -126,12 +261,19 @@ def on_listing_changed(event: CloudEvent, *, uow) -> None:
     uow.catalog.upsert(event.data)
 
 
+CLEARED_REASON = "No competing registration was found for this customer and product."
+IN_REVIEW_REASON = ("Another registration may cover the same customer and product; the channel desk is reviewing "
+                    "it. You will see the decision and its reason here.")
+DECIDED_REASONS = {"approved": "The channel desk reviewed the overlap and approved this registration.",
+                   "rejected": "The channel desk reviewed the overlap and awarded the customer to another "
+                               "registration."}
+
+
 def on_registration_cleared(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
     registration = uow.registrations.get(event.data["deal_id"], for_update=True)
     if registration is None or registration.status != "submitted":
         return  # a verdict for a registration already withdrawn (or decided) changes nothing
-    registration.approve(protection=policy.protection,
-                         reason=event.data.get("reason") or "No competing registration was found.")
+    registration.approve(protection=policy.protection, reason=event.data.get("reason") or CLEARED_REASON)
     uow.registrations.save(registration)
     _flush_events(registration, uow)
 
@@ -141,29 +283,40 @@ def on_case_changed(event: CloudEvent, *, uow) -> None:
         registration = uow.registrations.get(member["deal_id"], for_update=True)
         if registration is None or registration.status != "submitted":
             continue
-        registration.enter_conflict(
-            case_ref=event.data["id"],
-            reason="Another registration may cover the same customer and product; the channel desk is reviewing "
-                   "it. You will see the decision and its reason here.")
+        registration.enter_conflict(case_ref=event.data["id"], reason=IN_REVIEW_REASON)
         uow.registrations.save(registration)
         _flush_events(registration, uow)
 
 
 def on_case_resolved(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
     resolution = event.data.get("resolution") or {}
+    members = event.data.get("registrations") or []
     for deal_id, outcome in (resolution.get("outcomes") or {}).items():
         registration = uow.registrations.get(deal_id, for_update=True)
         if registration is None or not registration.is_active:
             continue
+        competitors = {m.get("partner_id") for m in members if m.get("partner_id") != registration.partner_id}
+        status = outcome.get("status")
+        reason = _reason_for_partner(outcome.get("reason"), competitors, DECIDED_REASONS.get(status, ""))
         try:
-            if outcome["status"] == "approved" and registration.status != "approved":
-                registration.approve(protection=policy.protection, reason=outcome["reason"])
-            elif outcome["status"] == "rejected":
-                registration.reject(reason=outcome["reason"])
+            if status == "approved" and registration.status != "approved":
+                registration.approve(protection=policy.protection, reason=reason)
+            elif status == "rejected":
+                registration.reject(reason=reason)
         except InvalidTransition:
             continue
         uow.registrations.save(registration)
         _flush_events(registration, uow)
+
+
+def _reason_for_partner(reason: str | None, competitors: Iterable[str | None], fallback: str) -> str:
+    """The desk's words, unless they name a competing partner: a partner never learns who else claimed."""
+    if not reason or not reason.strip():
+        return fallback
+    lowered = reason.casefold()
+    if any(competitor and competitor.casefold() in lowered for competitor in competitors):
+        return fallback
+    return reason
 
 
 def consumer_handlers(policy: DealPolicy) -> dict:
@@ -176,7 +329,3 @@ def consumer_handlers(policy: DealPolicy) -> dict:
         "case.updated": on_case_changed,
         "case.resolved": lambda event, *, uow: on_case_resolved(event, uow=uow, policy=policy),
     }
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()

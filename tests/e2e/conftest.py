@@ -62,7 +62,7 @@ class Api:
     def submit(self, as_: dict, products: list[str], *, customer: dict | None = None, retry_until_known_s=20.0):
         """Submit a deal; retries only while deals has not yet seen the listing's event (422 on products)."""
         body = {"customer": customer or {"name": f"Cust {uuid.uuid4().hex[:8]} Ltd",
-                                         "domain": f"{uuid.uuid4().hex[:10]}.example.com", "country": "GB"},
+                                         "domain": f"cust-{uuid.uuid4().hex[:10]}.co.uk", "country": "GB"},
                 "products": products, "amount": {"amount": "25000.00", "currency": "USD"},
                 "expected_close": (dt.date.today() + dt.timedelta(days=45)).isoformat()}
         deadline = time.monotonic() + retry_until_known_s

@@ -1,112 +1,238 @@
 """HTTP resource for deal registrations: thin views over the handlers."""
 from __future__ import annotations
 
-from flask import current_app
+import base64
+import binascii
+import datetime as dt
+import re
+import uuid
+
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.deals import handlers
-from services.deals.api.schemas import CloseSchema, DealPageSchema, DealQuerySchema, DealSchema, DealSubmitSchema
-from shared.auth import require_roles
+from services.deals.api.schemas import (AvailabilityQuerySchema, AvailabilitySchema, CloseSchema, DealAmendSchema,
+                                        DealPageSchema, DealQuerySchema, DealSchema, DealSubmitSchema)
+from services.deals.domain.idempotency import IdempotencyConflict, StoredResponse, request_fingerprint
+from services.deals.domain.model import DomainError, parse_iso
+from services.deals.limits import RateLimited
+from shared.auth import current_principal, require_roles
 
 blp = Blueprint("deals", __name__, url_prefix="/v1/deals", description="Deal registrations")
 SUBMITTERS = ("partner", "marketplace", "sales")
 READERS = SUBMITTERS + ("desk", "admin")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Schemas are passed as instances: given a class, webargs builds a new schema (and its nested ones) per request.
 
 
 def _deals():
     return current_app.extensions["dealgate"]
 
 
-def _public(registration) -> dict:
-    document = registration.to_dict()
-    document.pop("_submitted_by", None)
-    return document
+@blp.before_request
+def limit_requests_per_partner():
+    principal = current_principal()
+    if principal is not None:
+        try:
+            _deals().request_limiter.hit(principal.owner_key)
+        except RateLimited as exc:
+            _too_many(exc)
+
+
+def _too_many(exc: RateLimited):
+    abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after_s)})
 
 
 @blp.route("")
 class Deals(MethodView):
-    @blp.arguments(DealSubmitSchema)
-    @blp.response(201, DealSchema)
+    @blp.arguments(DealSubmitSchema())
+    @blp.response(201, DealSchema, headers={"Location": {"schema": {"type": "string"}}})
     @blp.alt_response(409, description="Idempotency-Key reused with another body, or still in flight")
     @blp.alt_response(422, description="Validation failed")
+    @blp.alt_response(429, description="Rate limited; see Retry-After")
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                          "schema": {"type": "string", "maxLength": 255},
+                          "description": "Kept 24 h per partner: the same body replays the first response."}])
     def post(self, fields):
         """Register a deal; the channel and partner come from the token."""
         principal = require_roles(*SUBMITTERS)
+        deals = _deals()
         fields = _plain(fields)
+        key = _idempotency_key()
+        if key is not None:
+            try:
+                replay = handlers.claim_idempotency_key(key, request_fingerprint(request.get_json()),
+                                                        principal=principal, limits=deals.limits,
+                                                        uow=deals.uow_factory())
+            except IdempotencyConflict as exc:
+                abort(409, message=str(exc), headers={"Retry-After": "1"})
+            if replay is not None:
+                return _send(replay, replayed=True)
         try:
-            registration = handlers.submit_deal(fields, principal=principal, uow=_deals().uow_factory())
-        except handlers.ProductsUnavailable as exc:
-            abort(422, message="Some products cannot be registered.", errors=exc.errors)
-        return _public(registration), 201, {"Location": f"/v1/deals/{registration.id}"}
+            response = handlers.submit_deal(fields, principal=principal, uow=deals.uow_factory(),
+                                            idempotency_key=key)
+        except BaseException as exc:
+            if key is not None:
+                handlers.release_idempotency_key(key, principal=principal, uow=deals.uow_factory())
+            if isinstance(exc, handlers.ProductsUnavailable):
+                abort(422, message="Some products cannot be registered.", errors=exc.errors)
+            raise
+        return _send(response)
 
-    @blp.arguments(DealQuerySchema, location="query")
+    @blp.arguments(DealQuerySchema(), location="query")
     @blp.response(200, DealPageSchema)
     def get(self, query):
-        """List registrations: your own, or all of them for desk and admin."""
+        """List registrations, newest first: your own, or everyone's for desk and admin."""
         principal = require_roles(*READERS)
-        items = handlers.list_deals(principal=principal, status=query.get("status"), limit=query["limit"] + 1,
-                                    after_id=query.get("cursor"), uow=_deals().uow_factory())
-        next_cursor = items[query["limit"] - 1].id if len(items) > query["limit"] else None
-        return {"items": [_public(i) for i in items[: query["limit"]]], "next_cursor": next_cursor}
+        limit = query["limit"]
+        items = handlers.list_deals(principal=principal, limit=limit + 1, status=query.get("status"),
+                                    channel=query.get("channel"), partner_id=query.get("partner_id"),
+                                    after=_decode_cursor(query.get("cursor")), uow=_deals().uow_factory())
+        next_cursor = _encode_cursor(items[limit - 1]) if len(items) > limit else None
+        return {"items": [i.public_dict() for i in items[:limit]], "next_cursor": next_cursor}
+
+
+@blp.route("/check", methods=["POST"])
+@blp.arguments(AvailabilityQuerySchema())
+@blp.response(200, AvailabilitySchema)
+@blp.alt_response(429, description="Rate limited per partner; see Retry-After")
+def check(body):
+    """Can I register this customer for these products? available, claimed or review; never says by whom."""
+    principal = require_roles(*SUBMITTERS)
+    deals = _deals()
+    try:
+        availability = handlers.check_availability(_plain(body["customer"]), body["products"], principal=principal,
+                                                   limits=deals.limits, uow=deals.uow_factory())
+    except RateLimited as exc:
+        _too_many(exc)
+    except handlers.ProductsUnavailable as exc:
+        abort(422, message="Some products cannot be registered.", errors=exc.errors)
+    return {"result": availability.result, "reason": availability.reason}
 
 
 @blp.route("/<deal_id>")
-@blp.response(200, DealSchema)
-@blp.alt_response(404, description="Not found, or not yours")
-def get_deal(deal_id):
-    """Read one registration with its status history."""
-    principal = require_roles(*READERS)
-    return _act(lambda: handlers.get_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
+class Deal(MethodView):
+    @blp.response(200, DealSchema)
+    @blp.alt_response(404, description="Not found, or not yours")
+    def get(self, deal_id):
+        """Read one registration with its status history."""
+        principal = require_roles(*READERS)
+        return _act(deal_id, lambda: handlers.get_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
+
+    @blp.arguments(DealAmendSchema())
+    @blp.response(200, DealSchema)
+    @blp.alt_response(404, description="Not found, or not yours")
+    @blp.alt_response(409, description="In review, or in a final status")
+    @blp.alt_response(412, description="If-Match names an old version")
+    def patch(self, changes, deal_id):
+        """Edit a registration (If-Match optional). New customer or products of an approved one are re-checked."""
+        principal = require_roles(*SUBMITTERS)
+        return _act(deal_id, lambda: handlers.amend_deal(deal_id, _plain(changes), principal=principal,
+                                                         uow=_deals().uow_factory(),
+                                                         if_match=request.headers.get("If-Match")))
 
 
 @blp.route("/<deal_id>/withdraw", methods=["POST"])
 @blp.response(200, DealSchema)
+@blp.alt_response(404, description="Not found, or not yours")
+@blp.alt_response(409, description="Not active any more")
 def withdraw(deal_id):
     """Withdraw a registration."""
     principal = require_roles(*SUBMITTERS, "admin")
-    return _act(lambda: handlers.withdraw_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
+    return _act(deal_id, lambda: handlers.withdraw_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
 
 
 @blp.route("/<deal_id>/extend", methods=["POST"])
 @blp.response(200, DealSchema)
+@blp.alt_response(404, description="Not found, or not yours")
+@blp.alt_response(409, description="Outside the extension window, or no extension left")
 def extend(deal_id):
     """Extend the protection window, as the extension policy allows."""
     principal = require_roles(*SUBMITTERS)
-    return _act(lambda: handlers.extend_deal(deal_id, principal=principal, policy=_deals().policy,
-                                             uow=_deals().uow_factory()))
+    return _act(deal_id, lambda: handlers.extend_deal(deal_id, principal=principal, policy=_deals().policy,
+                                                      uow=_deals().uow_factory()))
 
 
 @blp.route("/<deal_id>/close", methods=["POST"])
-@blp.arguments(CloseSchema)
+@blp.arguments(CloseSchema())
 @blp.response(200, DealSchema)
+@blp.alt_response(404, description="Not found, or not yours")
+@blp.alt_response(409, description="Not approved")
 def close(body, deal_id):
     """Close an approved registration as won or lost."""
     principal = require_roles(*SUBMITTERS)
-    return _act(lambda: handlers.close_deal(deal_id, body["outcome"], principal=principal,
-                                            uow=_deals().uow_factory()))
+    return _act(deal_id, lambda: handlers.close_deal(deal_id, body["outcome"], principal=principal,
+                                                     uow=_deals().uow_factory()))
 
 
-def _act(action):
+def _act(deal_id: str, action):
+    if not _is_uuid(deal_id):
+        abort(404, message="No such registration.")  # ids are UUIDs; anything else cannot exist
     try:
-        return _public(action())
+        registration = action()
     except handlers.NotFound:
         abort(404, message="No such registration.")
-    except handlers.DomainError as exc:
+    except handlers.PreconditionFailed:
+        abort(412, message="The registration changed since you read it; read it again and retry.")
+    except handlers.ProductsUnavailable as exc:
+        abort(422, message="Some products cannot be registered.", errors=exc.errors)
+    except DomainError as exc:
         abort(409, message=str(exc))
+    return registration.public_dict(), 200, {"ETag": handlers.etag(registration)}
+
+
+def _send(stored: StoredResponse, *, replayed: bool = False) -> Response:
+    response = Response(stored.body, status=stored.status, mimetype="application/json")
+    response.headers.update(stored.headers)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        abort(422, message="The request did not pass validation; see errors.",
+              errors={"Idempotency-Key": ["Use 1 to 255 visible ASCII characters, such as a UUID."]})
+    return key
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _encode_cursor(last) -> str:
+    """Opaque to clients: where the previous page ended, as (submitted_at, id)."""
+    return base64.urlsafe_b64encode(f"{last.submitted_at.isoformat()}|{last.id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, last_id = text.split("|")
+        submitted_at = parse_iso(moment)
+        if submitted_at.tzinfo is None or not _is_uuid(last_id):
+            raise ValueError(cursor)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(422, message="The request did not pass validation; see errors.",
+              errors={"cursor": ["Use the next_cursor of a previous page."]})
+    return submitted_at, last_id
 
 
 def _plain(value):
-    """Dates and decimals from the schema become strings, as they travel in events."""
-    import datetime as dt
-    from decimal import Decimal
-
+    """Dates from the schema become ISO strings, as they travel in events."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

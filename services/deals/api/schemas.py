@@ -1,46 +1,197 @@
-"""Request and response schemas of the deals resource."""
+"""Request and response schemas of the deals resource: every bound and format a registration must meet."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
-from services.deals.domain.model import ACTIVE_STATUSES, FINAL_STATUSES
+from services.deals.domain.model import EDITABLE_FIELDS, STATUSES
+from services.deals.domain.reference import CURRENCIES, REGION_OF_COUNTRY
+from services.deals.identity import InvalidDomain, registrable_domain
+from shared.auth import CHANNELS
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+_TAX_ID = re.compile(r"^[A-Za-z0-9 ./-]+$")
+_MAX_INTEGER_DIGITS = 15
+_MAX_DECIMAL_PLACES = 4
+_LATEST_CLOSE = dt.timedelta(days=5 * 366)
+
+
+class Text(fields.String):
+    """A string as the person typed it, but never blank, over-long, with control characters or broken Unicode.
+
+    (Databases refuse NUL and lone surrogates, so letting them through would turn bad input into a 500.)
+    """
+
+    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            raise ValidationError("Cannot be blank.")
+        if len(text) > self.max_length:
+            raise ValidationError(f"At most {self.max_length} characters.")
+        if _CONTROL.search(text) or (not self.multiline and _LINE_BREAK.search(text)):
+            raise ValidationError("Contains control characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError("Is not valid Unicode text.") from exc
+        return text
+
+
+class DecimalString(fields.Field):
+    """A positive money amount as a decimal string ("25000.00"); plain JSON numbers are accepted too."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValidationError('Give the amount as a decimal string, such as "25000.00".')
+        try:
+            amount = decimal.Decimal(str(value).strip())
+        except decimal.InvalidOperation as exc:
+            raise ValidationError('Give the amount as a decimal string, such as "25000.00".') from exc
+        if not amount.is_finite() or amount <= 0:
+            raise ValidationError("The amount must be a positive number.")
+        sign, digits, exponent = amount.as_tuple()
+        if -exponent > _MAX_DECIMAL_PLACES or len(digits) + exponent > _MAX_INTEGER_DIGITS:
+            raise ValidationError(f"At most {_MAX_INTEGER_DIGITS} digits before and {_MAX_DECIMAL_PLACES} after "
+                                  "the decimal point.")
+        return format(amount, "f")
 
 
 class CustomerSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    domain = fields.String(validate=validate.Length(max=253))
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="Use ISO 3166-1 alpha-2."))
-    tax_id = fields.String(validate=validate.Length(max=40))
-    duns = fields.String(validate=validate.Regexp(r"^\d{9}$", error="A DUNS number has 9 digits."))
+    name = Text(200, required=True)
+    domain = Text(2048, allow_none=True, metadata={"description": "Any form people paste: https://www.acme.com/, "
+                                                                  "ACME.COM. Kept as given, plus domain_normalised."})
+    country = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2, e.g. GB"})
+    tax_id = Text(40, allow_none=True)
+    duns = fields.String(allow_none=True, metadata={"description": "9 digits; dashes and spaces are ignored"})
+
+    @validates("domain")
+    def domain_is_a_web_domain(self, value, **_):
+        if value is not None:
+            try:
+                registrable_domain(value)
+            except InvalidDomain as exc:
+                raise ValidationError(str(exc)) from exc
+
+    @validates("country")
+    def country_is_iso(self, value, **_):
+        if value.strip().upper() not in REGION_OF_COUNTRY:
+            raise ValidationError("Use an ISO 3166-1 alpha-2 country code, such as GB or US.")
+
+    @validates("tax_id")
+    def tax_id_is_plain(self, value, **_):
+        if value is not None and not _TAX_ID.match(value):
+            raise ValidationError("A tax id has letters, digits, spaces, dots, dashes and slashes only.")
+
+    @validates("duns")
+    def duns_has_nine_digits(self, value, **_):
+        if value is not None and not re.fullmatch(r"\d{9}", re.sub(r"[\s-]", "", value)):
+            raise ValidationError("A DUNS number has 9 digits.")
+
+    @post_load
+    def normalise(self, data, **_):
+        data = {name: value for name, value in data.items() if value is not None}
+        data["country"] = data["country"].strip().upper()
+        if "domain" in data:
+            data["domain"] = data["domain"].strip()
+            data["domain_normalised"] = registrable_domain(data["domain"])
+        if "duns" in data:
+            data["duns"] = re.sub(r"[\s-]", "", data["duns"])
+        return data
 
 
 class ContactSchema(Schema):
-    name = fields.String(validate=validate.Length(max=200))
-    email = fields.Email(validate=validate.Length(max=254))
+    name = Text(200, allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+    @post_load
+    def drop_empty(self, data, **_):
+        return {name: value for name, value in data.items() if value is not None}
 
 
 class MoneySchema(Schema):
-    amount = fields.Decimal(required=True, as_string=True, places=None,
-                            validate=validate.Range(min=0, min_inclusive=False))
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    amount = DecimalString(required=True, metadata={"type": "string", "example": "25000.00"})
+    currency = fields.String(required=True, metadata={"description": "ISO 4217, e.g. USD"})
+
+    @validates("currency")
+    def currency_is_iso(self, value, **_):
+        if value.strip().upper() not in CURRENCIES:
+            raise ValidationError("Use an ISO 4217 currency code, such as USD or EUR.")
+
+    @post_load
+    def normalise(self, data, **_):
+        return {**data, "currency": data["currency"].strip().upper()}
+
+
+def _products(**kwargs):
+    return fields.List(Text(64), validate=validate.Length(min=1, max=20, error="Give 1 to 20 products."), **kwargs)
+
+
+def _no_repeats(products: list[str]) -> None:
+    if len(set(products)) != len(products):
+        raise ValidationError("Each product may be listed once.")
+
+
+def _expected_close_is_plausible(value: dt.date) -> None:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if value < today:
+        raise ValidationError("The expected close date cannot be in the past.")
+    if value > today + _LATEST_CLOSE:
+        raise ValidationError("The expected close date must be within five years.")
 
 
 class DealSubmitSchema(Schema):
     customer = fields.Nested(CustomerSchema, required=True)
     contact = fields.Nested(ContactSchema, allow_none=True)
-    products = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
-                           validate=validate.Length(min=1, max=20))
+    products = _products(required=True)
     amount = fields.Nested(MoneySchema, required=True)
     expected_close = fields.Date(required=True)
-    opportunity_name = fields.String(validate=validate.Length(max=200))
-    notes = fields.String(validate=validate.Length(max=2000))
+    opportunity_name = Text(200, allow_none=True)
+    notes = Text(2000, multiline=True, allow_none=True)
+
+    @validates("products")
+    def products_once_each(self, value, **_):
+        _no_repeats(value)
 
     @validates("expected_close")
-    def not_in_the_past(self, value: dt.date, **_):
-        if value < dt.datetime.now(dt.timezone.utc).date():
-            raise ValidationError("The expected close date cannot be in the past.")
+    def close_date(self, value, **_):
+        _expected_close_is_plausible(value)
+
+
+class DealAmendSchema(DealSubmitSchema):
+    """PATCH: any editable field; a new customer is given whole. `null` clears an optional field."""
+    customer = fields.Nested(CustomerSchema)
+    products = _products()
+    amount = fields.Nested(MoneySchema)
+    expected_close = fields.Date()
+
+    @validates_schema
+    def something_to_change(self, data, **_):
+        if not data:
+            raise ValidationError(f"Give at least one of: {', '.join(EDITABLE_FIELDS)}.")
+
+
+class AvailabilityQuerySchema(Schema):
+    customer = fields.Nested(CustomerSchema, required=True)
+    products = _products(required=True)
+
+    @validates("products")
+    def products_once_each(self, value, **_):
+        _no_repeats(value)
+
+
+class AvailabilitySchema(Schema):
+    result = fields.String(metadata={"enum": ["available", "claimed", "review"]})
+    reason = fields.String()
 
 
 class StatusChangeSchema(Schema):
@@ -71,9 +222,11 @@ class DealSchema(Schema):
 
 
 class DealQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(ACTIVE_STATUSES + FINAL_STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    partner_id = Text(100, metadata={"description": "desk and admin only; partners always see their own"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=64))
+    cursor = fields.String(validate=validate.Length(max=200))
 
 
 class DealPageSchema(Schema):

@@ -7,7 +7,8 @@ from shared.events import CloudEvent
 SOURCE = "/dealgate/deals"
 
 
-def registration_event(event_type: str, registration: Registration) -> CloudEvent:
-    data = registration.to_dict()
-    data.pop("_submitted_by", None)
+def registration_event(event_type: str, registration: Registration, extra_data: dict | None = None) -> CloudEvent:
+    """The full public registration as data; `extra_data` adds fields such as `recheck` (never removes any)."""
+    data = registration.public_dict()
+    data.update(extra_data or {})
     return CloudEvent(type=event_type, source=SOURCE, subject=registration.id, data=data)

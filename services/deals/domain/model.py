@@ -8,6 +8,10 @@ from typing import Any
 
 ACTIVE_STATUSES = ("submitted", "approved", "in_conflict")
 FINAL_STATUSES = ("rejected", "withdrawn", "expired", "won", "lost")
+STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
+# What conflict detection judges: changing these on an approved registration sends it back for a new verdict.
+MATCHED_FIELDS = ("customer", "products")
+EDITABLE_FIELDS = MATCHED_FIELDS + ("contact", "amount", "expected_close", "opportunity_name", "notes")
 
 
 class DomainError(Exception):
@@ -61,7 +65,8 @@ class Registration:
     extensions_used: int = 0
     version: int = 1
     history: list[StatusChange] = dataclasses.field(default_factory=list)
-    events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
+    # (event type, extra data) pairs recorded by transitions, waiting to go to the outbox with the change.
+    events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, products: list[str],
@@ -73,19 +78,52 @@ class Registration:
                            expected_close=expected_close, opportunity_name=opportunity_name, notes=notes,
                            submitted_at=now)
         registration.history.append(StatusChange("submitted", registration.reason, now))
-        registration.events.append("deal.submitted")
+        registration.events.append(("deal.submitted", {}))
         return registration
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
-    def _move(self, status: str, reason: str, event: str, now: dt.datetime | None = None) -> None:
+    def _move(self, status: str, reason: str, event: str, now: dt.datetime | None = None,
+              **extra_data: Any) -> None:
         now = now or utcnow()
         self.status, self.reason = status, reason
         self.version += 1
         self.history.append(StatusChange(status, reason, now))
-        self.events.append(event)
+        self.events.append((event, extra_data))
+
+    def amend(self, changes: dict[str, Any], *, now: dt.datetime | None = None) -> None:
+        """Edit the registration. New customer or products on an approved one go back through conflict detection.
+
+        The recheck is announced as `deal.updated` with `data.recheck = true` and status `submitted`, not as a
+        second `deal.submitted`: conflict keeps "exactly one verdict per submitted registration" keyed by the
+        deal id, and the recheck asks for one more verdict for the same id.
+        """
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise DomainError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        if self.status == "in_conflict":
+            raise InvalidTransition("This registration is being reviewed by the channel desk and cannot be edited "
+                                    "until the desk decides.")
+        if not self.is_active:
+            raise InvalidTransition(f"A registration that is {self.status} cannot be edited.")
+        changed = {name: value for name, value in changes.items() if getattr(self, name) != value}
+        if not changed:
+            return
+        rechecks = any(name in MATCHED_FIELDS for name in changed)
+        if rechecks and self.status == "submitted":
+            raise InvalidTransition("The customer and products cannot change while the registration is being "
+                                    "checked; try again once it has its verdict.")
+        for name, value in changed.items():
+            setattr(self, name, list(value) if name == "products" else value)
+        if rechecks:
+            self.protection_until = None
+            self._move("submitted", "The customer or products changed; checking again for competing "
+                                    "registrations.", "deal.updated", now, recheck=True)
+        else:
+            self.version += 1
+            self.events.append(("deal.updated", {}))
 
     def approve(self, *, protection: dt.timedelta, reason: str, now: dt.datetime | None = None) -> None:
         if self.status not in ("submitted", "in_conflict"):
@@ -152,6 +190,12 @@ class Registration:
             "history": [h.to_dict() for h in self.history],
             "_submitted_by": self.submitted_by,
         }
+
+    def public_dict(self) -> dict[str, Any]:
+        """What the partner, the desk and the events see: everything but internal bookkeeping."""
+        document = self.to_dict()
+        del document["_submitted_by"]
+        return document
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Registration":

@@ -1,11 +1,26 @@
-"""Registrations and the catalog read model, as rows."""
+"""Registrations, the catalog read model, idempotency records and rate-limit counters, as rows."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+import datetime as dt
+import time
+from typing import Any
 
-from services.deals.domain.model import Registration
-from services.deals.storage.tables import catalog_listings, registrations
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord, StoredResponse
+from services.deals.domain.model import ACTIVE_STATUSES, Registration
+from services.deals.identity import customer_keys
+from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
+
+
+def customer_columns(document: dict[str, Any]) -> dict[str, Any]:
+    """The query columns of a registration document: its channel and its customer's normalised keys."""
+    keys = customer_keys(document.get("customer") or {})
+    return dict(channel=document.get("channel"), customer_country=keys["country"], customer_domain=keys["domain"],
+                customer_tax_id=keys["tax_id"], customer_duns=keys["duns"], customer_name_key=keys["name"])
 
 
 class RegistrationRepository:
@@ -20,7 +35,8 @@ class RegistrationRepository:
         return Registration.from_dict(document) if document else None
 
     def add(self, registration: Registration) -> None:
-        self._connection.execute(registrations.insert().values(**_row(registration)))
+        # Parameters beside a plain insert (not .values()) reuse one compiled statement: the submit hot path.
+        self._connection.execute(registrations.insert(), _row(registration))
 
     def save(self, registration: Registration) -> None:
         self._connection.execute(registrations.update().where(registrations.c.id == registration.id)
@@ -32,27 +48,86 @@ class RegistrationRepository:
                                                 registrations.c.protection_until < now)
             .order_by(registrations.c.protection_until).limit(limit)).scalars())
 
-    def list(self, *, partner_id: str | None, status: str | None, limit: int,
-             after_id: str | None = None) -> list[Registration]:
-        query = sa.select(registrations.c.document).order_by(registrations.c.id).limit(limit)
+    def list(self, *, partner_id: str | None, status: str | None = None, channel: str | None = None,
+             limit: int, after: tuple[dt.datetime, str] | None = None) -> list[Registration]:
+        """Newest first; `after` is the (submitted_at, id) of the last row of the previous page."""
+        r = registrations.c
+        query = sa.select(r.document).order_by(r.submitted_at.desc(), r.id.desc()).limit(limit)
         if partner_id is not None:
-            query = query.where(registrations.c.partner_id == partner_id)
+            query = query.where(r.partner_id == partner_id)
         if status:
-            query = query.where(registrations.c.status == status)
-        if after_id:
-            query = query.where(registrations.c.id > after_id)
+            query = query.where(r.status == status)
+        if channel:
+            query = query.where(r.channel == channel)
+        if after:
+            submitted_at, last_id = after
+            query = query.where(sa.or_(r.submitted_at < submitted_at,
+                                       sa.and_(r.submitted_at == submitted_at, r.id < last_id)))
+        return [Registration.from_dict(d) for d in self._connection.execute(query).scalars()]
+
+    def competing(self, *, customer: dict[str, Any], excluding_partner: str, limit: int = 200) -> list[Registration]:
+        """Other partners' active registrations sharing any customer key (domain, tax id, DUNS, name+country)."""
+        keys = customer_columns({"customer": customer})
+        r = registrations.c
+        matches = []
+        if keys["customer_domain"]:
+            matches.append(r.customer_domain == keys["customer_domain"])
+        if keys["customer_tax_id"]:
+            matches.append(sa.and_(r.customer_tax_id == keys["customer_tax_id"],
+                                   r.customer_country == keys["customer_country"]))
+        if keys["customer_duns"]:
+            matches.append(r.customer_duns == keys["customer_duns"])
+        if keys["customer_name_key"]:
+            matches.append(sa.and_(r.customer_name_key == keys["customer_name_key"],
+                                   r.customer_country == keys["customer_country"]))
+        query = (sa.select(r.document).where(sa.or_(*matches), r.status.in_(ACTIVE_STATUSES),
+                                             r.partner_id != excluding_partner).limit(limit))
         return [Registration.from_dict(d) for d in self._connection.execute(query).scalars()]
 
 
 def _row(registration: Registration) -> dict:
+    document = registration.to_dict()
     return dict(id=registration.id, partner_id=registration.partner_id, status=registration.status,
                 submitted_at=registration.submitted_at, protection_until=registration.protection_until,
-                version=registration.version, document=registration.to_dict())
+                version=registration.version, document=document, **customer_columns(document))
+
+
+class ListingCache:
+    """Published listings this process read recently, so a submission skips one query (the hot path).
+
+    Only listings that exist are cached, for `ttl_s`: a listing retired in the catalog is refused at most that
+    much later than the read model learns of it, which is small next to the consumer's own lag.
+    """
+
+    def __init__(self, ttl_s: float = 1.0, clock=time.monotonic):
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[str, tuple[float, dict]] = {}
+
+    def get_many(self, listing_ids: list[str]) -> dict[str, dict]:
+        now = self._clock()
+        found = {}
+        for listing_id in listing_ids:
+            entry = self._entries.get(listing_id)
+            if entry is not None and entry[0] > now:
+                found[listing_id] = entry[1]
+        return found
+
+    def put_many(self, listings: dict[str, dict]) -> None:
+        expires = self._clock() + self._ttl_s
+        if len(self._entries) > 10_000:  # bounded: forget everything rather than track recency
+            self._entries = {}
+        for listing_id, listing in listings.items():
+            self._entries[listing_id] = (expires, listing)
+
+    def forget(self, listing_id: str) -> None:
+        self._entries.pop(listing_id, None)
 
 
 class CatalogReadModel:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, cache: ListingCache | None = None):
         self._connection = connection
+        self._cache = cache
 
     def upsert(self, listing: dict) -> None:
         """Keep the newest version; an older event arriving late changes nothing."""
@@ -64,8 +139,83 @@ class CatalogReadModel:
         elif listing["version"] >= current:
             self._connection.execute(catalog_listings.update().where(catalog_listings.c.id == listing["id"])
                                      .values(**row))
+        if self._cache is not None:
+            self._cache.forget(listing["id"])
 
     def get_many(self, listing_ids: list[str]) -> dict[str, dict]:
-        rows = self._connection.execute(
-            sa.select(catalog_listings.c.document).where(catalog_listings.c.id.in_(listing_ids))).scalars()
-        return {document["id"]: document for document in rows}
+        found = self._cache.get_many(listing_ids) if self._cache is not None else {}
+        missing = [listing_id for listing_id in listing_ids if listing_id not in found]
+        if missing:
+            rows = self._connection.execute(
+                sa.select(catalog_listings.c.document).where(catalog_listings.c.id.in_(missing))).scalars()
+            loaded = {document["id"]: document for document in rows}
+            if self._cache is not None:
+                self._cache.put_many(loaded)
+            found.update(loaded)
+        return found
+
+
+class IdempotencyStore:
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def claim(self, partner_id: str, key: str, request_hash: str, *, now: dt.datetime, ttl: dt.timedelta,
+              abandoned_after: dt.timedelta) -> IdempotencyRecord | None:
+        """Take the key for this request (None), or return the record that already holds it.
+
+        A record past its TTL, or an in-flight one whose process evidently died, is taken over atomically.
+        """
+        t = idempotency_records.c
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(idempotency_records.insert().values(
+                    partner_id=partner_id, key=key, request_hash=request_hash, state=IN_FLIGHT, created_at=now))
+            return None
+        except IntegrityError:
+            pass  # the key is taken: by a live request, a finished one, or one we may take over
+        taken_over = self._connection.execute(
+            idempotency_records.update()
+            .where(t.partner_id == partner_id, t.key == key,
+                   sa.or_(t.created_at < now - ttl, sa.and_(t.state == IN_FLIGHT, t.created_at < now - abandoned_after)))
+            .values(request_hash=request_hash, state=IN_FLIGHT, created_at=now, response_status=None,
+                    response_body=None, response_headers=None)).rowcount
+        if taken_over:
+            return None
+        row = self._connection.execute(sa.select(idempotency_records).where(t.partner_id == partner_id,
+                                                                             t.key == key)).one()
+        response = (StoredResponse(row.response_status, row.response_body, dict(row.response_headers or {}))
+                    if row.state == DONE else None)
+        return IdempotencyRecord(row.request_hash, row.state, row.created_at, response)
+
+    def complete(self, partner_id: str, key: str, response: StoredResponse) -> None:
+        t = idempotency_records.c
+        self._connection.execute(idempotency_records.update().where(t.partner_id == partner_id, t.key == key)
+                                 .values(state=DONE, response_status=response.status, response_body=response.body,
+                                         response_headers=response.headers))
+
+    def release(self, partner_id: str, key: str) -> None:
+        t = idempotency_records.c
+        self._connection.execute(idempotency_records.delete().where(t.partner_id == partner_id, t.key == key,
+                                                                    t.state == IN_FLIGHT))
+
+    def prune(self, before: dt.datetime) -> int:
+        return self._connection.execute(
+            idempotency_records.delete().where(idempotency_records.c.created_at < before)).rowcount
+
+
+class RateLimitCounters:
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def hit(self, bucket: str, window: int) -> int:
+        """Count one request in (bucket, window) and return the window's count so far, atomically."""
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(rate_limit_windows).values(bucket=bucket, window=window, count=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["bucket", "window"], set_={"count": rate_limit_windows.c.count + 1},
+        ).returning(rate_limit_windows.c.count)
+        return self._connection.execute(statement).scalar_one()
+
+    def prune(self, before_window: int) -> int:
+        return self._connection.execute(
+            rate_limit_windows.delete().where(rate_limit_windows.c.window < before_window)).rowcount

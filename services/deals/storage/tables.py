@@ -1,4 +1,5 @@
-"""The deals database: registrations, the catalog read model, and the shared outbox and inbox."""
+"""The deals database: registrations, the catalog read model, idempotency records, rate-limit windows, and the
+shared outbox and inbox."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -17,9 +18,30 @@ registrations = sa.Table(
     sa.Column("protection_until", sa.DateTime(timezone=True)),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
-    sa.Index("ix_registrations_partner", "partner_id", "id"),
+    # Copies of document fields that queries filter on: the listing filters and the pre-check's customer keys.
+    sa.Column("channel", sa.String(16)),
+    sa.Column("customer_country", sa.String(2)),
+    sa.Column("customer_domain", sa.String(253)),
+    sa.Column("customer_tax_id", sa.String(40)),
+    sa.Column("customer_duns", sa.String(9)),
+    sa.Column("customer_name_key", sa.String(200)),
     sa.Index("ix_registrations_status", "status", "protection_until"),
+    sa.Index("ix_registrations_partner_recent", "partner_id", "submitted_at", "id"),
+    sa.Index("ix_registrations_recent", "submitted_at", "id"),
 )
+
+
+def _partial_index(name: str, *columns: sa.Column) -> sa.Index:
+    """Indexed only where the key is present: most registrations lack a tax id or DUNS, and absent keys are
+    never looked up."""
+    present = columns[0].isnot(None)
+    return sa.Index(name, *columns, postgresql_where=present, sqlite_where=present)
+
+
+_partial_index("ix_registrations_customer_domain", registrations.c.customer_domain)
+_partial_index("ix_registrations_customer_tax_id", registrations.c.customer_tax_id)
+_partial_index("ix_registrations_customer_duns", registrations.c.customer_duns)
+_partial_index("ix_registrations_customer_name", registrations.c.customer_name_key, registrations.c.customer_country)
 
 # What deals knows of the catalog, rebuilt from the compacted catalog.listings.v1 topic.
 catalog_listings = sa.Table(
@@ -28,6 +50,29 @@ catalog_listings = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
+)
+
+# One row per (partner, Idempotency-Key): claimed "in_flight" in its own short transaction, then "done" in the
+# same transaction as the registration it answered, so a replay always matches what was committed.
+idempotency_records = sa.Table(
+    "idempotency_records", metadata,
+    sa.Column("partner_id", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_body", sa.Text),
+    sa.Column("response_headers", sa.JSON),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_idempotency_records_created", "created_at"),
+)
+
+# Fixed-window request counters shared by every API process (used where a per-process limit is too weak).
+rate_limit_windows = sa.Table(
+    "rate_limit_windows", metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("window", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
 )
 
 outbox = define_outbox_table(metadata)

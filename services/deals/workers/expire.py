@@ -1,4 +1,7 @@
-"""Expires registrations whose protection has passed, every minute: python -m services.deals.workers.expire"""
+"""Expires registrations whose protection has passed, every minute: python -m services.deals.workers.expire
+
+It also prunes idempotency keys older than 24 h and finished rate-limit windows.
+"""
 import structlog
 
 from services.deals import handlers
@@ -22,6 +25,7 @@ def main() -> None:
             expired = handlers.expire_due(uow_factory=deals.uow_factory)
             if expired:
                 log.info("expiry.expired", count=expired)
+            handlers.prune_bookkeeping(uow_factory=deals.uow_factory, limits=deals.limits)
         except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again next round
             log.warning("expiry.failed", error=str(exc))
         stop.wait(interval_s)

@@ -1,0 +1,31 @@
+"""Reference data the deals rules need: ISO 3166-1 countries with our sales region, and ISO 4217 currencies."""
+from __future__ import annotations
+
+# Every ISO 3166-1 alpha-2 code, grouped by the sales region whose offers cover it. The Caribbean and Central
+# America sell through LATAM; Central Asia and the Caucasus through EMEA; Antarctica and the Pacific through APAC.
+_REGION_COUNTRIES = {
+    "NA": "US CA BM GL PM UM",
+    "LATAM": "MX GT BZ SV HN NI CR PA CO VE EC PE BO BR PY UY AR CL GY SR GF FK GS "
+             "AI AG AW BS BB BQ VG KY CU CW DM DO GD GP HT JM MQ MS PR BL KN LC MF VC SX TT TC VI",
+    "EMEA": "AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV "
+            "MC MD ME MK MT NL NO PL PT RO RS RU SE SI SJ SK SM UA VA BV TF "
+            "AE BH IL IQ IR JO KW LB OM PS QA SA SY TR YE AM AZ GE KZ KG TJ TM UZ "
+            "DZ AO BJ BW BF BI CV CM CF TD KM CG CD CI DJ EG GQ ER SZ ET GA GM GH GN GW KE LS LR LY MG MW ML MR "
+            "MU YT MA MZ NA NE NG RE RW SH ST SN SC SL SO ZA SS SD TZ TG TN UG EH ZM ZW",
+    "APAC": "AF AS AU BD BN BT CC CK CN CX FJ FM GU HK HM ID IN IO JP KH KI KP KR LA LK MH MM MN MO MP MV MY NC "
+            "NF NP NR NU NZ PF PG PH PK PN PW SB SG TH TK TL TO TV TW VN VU WF WS AQ",
+}
+REGION_OF_COUNTRY: dict[str, str] = {
+    country: region for region, countries in _REGION_COUNTRIES.items() for country in countries.split()
+}
+REGIONS = tuple(_REGION_COUNTRIES)
+
+# Active ISO 4217 currency codes (funds and precious-metal units left out: nobody registers a deal in gold).
+CURRENCIES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF
+CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF
+GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL
+LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+""".split())

@@ -1,0 +1,20 @@
+"""The short `make chaos`: 1,000 registrations through one kill of each kind; nothing lost, nothing twice."""
+from deploy.stack import Ports
+from tests.conftest import PORT_OFFSET, RUN_DIR
+
+
+def test_faults_lose_nothing_duplicate_nothing_and_change_no_case():
+    from bench.chaos import run_chaos
+
+    ports = Ports(kafka=49092 + PORT_OFFSET,
+                  http={"catalog": 48001 + PORT_OFFSET, "deals": 48002 + PORT_OFFSET, "conflict": 48003 + PORT_OFFSET},
+                  doorbell={"catalog": 49301 + PORT_OFFSET, "deals": 49302 + PORT_OFFSET,
+                            "conflict": 49303 + PORT_OFFSET})
+    report = run_chaos(1000, 50, rounds=1, ports=ports, base_dir=RUN_DIR / "chaos", pg_port=47432 + PORT_OFFSET)
+    problems = {k: v[:10] for k, v in report["details"].items() if v}
+    print(f"chaos: {report['acknowledged']} acknowledged, lost {report['lost']}, duplicated {report['duplicated']}; "
+          f"recovery {report['recovery_s']} s; faults: {report['fault_log']}")
+    assert report["acknowledged"] == 1000
+    assert (report["lost"], report["duplicated"]) == (0, 0), problems
+    assert report["cases_equal_fault_free"], (report["cases"], report["fault_free_cases"])
+    assert report["recovery_s"] is not None and report["recovery_s"] < 30
