@@ -127,10 +127,19 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector) -> None:
-    """Keep each tracked registration's status current; ended ones leave the index and stop competing."""
+def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector, rules: RulesOfEngagement) -> None:
+    """Keep each tracked registration's status current; ended ones leave the index and stop competing.
+
+    A registration whose customer or products were amended comes back as `submitted` with `recheck`: it is
+    judged again from scratch and gets exactly one new verdict.
+    """
     registration = uow.registrations.get(event.data["id"])
     if registration is None:
+        return
+    if event.data.get("recheck") and event.data["status"] == "submitted" and registration.case_id is None:
+        uow.registrations.remove(registration.deal_id)
+        detector.forget(registration.deal_id)
+        on_deal_submitted(event, uow=uow, detector=detector, rules=rules)
         return
     registration.status = event.data["status"]
     uow.registrations.save(registration)
@@ -139,7 +148,7 @@ def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector) -> Non
 
 
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:
-    changed = lambda event, *, uow: on_deal_changed(event, uow=uow, detector=detector)  # noqa: E731
+    changed = lambda event, *, uow: on_deal_changed(event, uow=uow, detector=detector, rules=rules)  # noqa: E731
     return {
         "deal.submitted": lambda event, *, uow: on_deal_submitted(event, uow=uow, detector=detector, rules=rules),
         **{event_type: changed for event_type in ("deal.approved", "deal.updated", "deal.rejected", "deal.withdrawn",

@@ -38,6 +38,11 @@ class TrackedRegistrationRepository:
         if rows:
             self._connection.execute(registration_keys.insert(), rows)
 
+    def remove(self, deal_id: str) -> None:
+        """Forget a registration and its keys (it is about to be judged again after an amendment)."""
+        self._connection.execute(registration_keys.delete().where(registration_keys.c.deal_id == deal_id))
+        self._connection.execute(registrations.delete().where(registrations.c.deal_id == deal_id))
+
     def save(self, registration: TrackedRegistration) -> None:
         self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
                                  .values(**_registration_row(registration)))

@@ -36,6 +36,11 @@ class FakeRegistrations:
         for key in keys:
             self._db.keys.setdefault(key, {})[registration.deal_id] = recorded_at
 
+    def remove(self, deal_id: str) -> None:
+        self._db.registrations.pop(deal_id, None)
+        for holders in self._db.keys.values():
+            holders.pop(deal_id, None)
+
     def save(self, registration: TrackedRegistration) -> None:
         assert registration.deal_id in self._db.registrations
         self._db.registrations[registration.deal_id] = copy.deepcopy(registration)

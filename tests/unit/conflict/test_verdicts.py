@@ -5,6 +5,7 @@ import pytest
 
 from services.conflict import handlers
 from services.conflict.overlaps import OverlapDetector
+from shared.events import CloudEvent
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, changed, deal, submitted, unique
 from tests.unit.conflict.fakes import FakeConflictUnitOfWork, FakeDatabase
 
@@ -117,7 +118,8 @@ def test_overlapping_only_withdrawn_registrations_is_cleared_and_says_which_rule
     earlier = deal(customer=acme(), products=[product])
     judge(earlier, db=db, detector=detector)
     uow = FakeConflictUnitOfWork(db)
-    handlers.on_deal_changed(changed(earlier, "withdrawn", "deal.withdrawn"), uow=uow, detector=detector)
+    handlers.on_deal_changed(changed(earlier, "withdrawn", "deal.withdrawn"), uow=uow, detector=detector,
+                             rules=RULES)
 
     later = judge(deal(channel="direct", customer=acme(), products=[product]), db=db, detector=detector)
     [(_, event)] = later.published
@@ -152,7 +154,8 @@ def test_an_ended_registration_leaves_the_index(db, detector):
     data = deal(customer=acme())
     judge(data, db=db, detector=detector)
     assert data["id"] in detector.index
-    handlers.on_deal_changed(changed(data, "expired", "deal.expired"), uow=FakeConflictUnitOfWork(db), detector=detector)
+    handlers.on_deal_changed(changed(data, "expired", "deal.expired"), uow=FakeConflictUnitOfWork(db), detector=detector,
+                             rules=RULES)
     assert data["id"] not in detector.index and db.registrations[data["id"]].status == "expired"
 
 
@@ -161,7 +164,25 @@ def test_the_index_is_rebuilt_from_the_active_registrations(db, detector):
     judge(active, db=db, detector=detector)
     judge(ended, db=db, detector=detector)
     handlers.on_deal_changed(changed(ended, "withdrawn", "deal.withdrawn"), uow=FakeConflictUnitOfWork(db),
-                             detector=detector)
+                             detector=detector, rules=RULES)
     fresh = OverlapDetector()
     assert fresh.rebuild(lambda: FakeConflictUnitOfWork(db)) == 1
     assert active["id"] in fresh.index and ended["id"] not in fresh.index
+
+
+def test_an_amended_registration_is_judged_again_and_gets_one_new_verdict(db, detector):
+    """Deals sends an approved registration whose customer changed back as submitted, with recheck."""
+    product = unique("listing")
+    rival = deal(channel="direct", customer=acme(), products=[product])
+    judge(rival, db=db, detector=detector)
+    amended = deal(customer={"name": "Someone Else Ltd", "country": "GB"}, products=[product])
+    judge(amended, db=db, detector=detector)
+
+    recheck = CloudEvent(type="deal.updated", source="/dealgate/deals", subject=amended["id"],
+                         data={**amended, "customer": acme(), "status": "submitted", "recheck": True})
+    uow = FakeConflictUnitOfWork(db)
+    with uow:
+        handlers.on_deal_changed(recheck, uow=uow, detector=detector, rules=RULES)
+        uow.commit()
+    assert [event.type for _, event in uow.published] == ["case.opened"]
+    assert db.registrations[amended["id"]].customer["name"] == "ACME Widgets GmbH"
