@@ -64,7 +64,7 @@ MATRIX = [
     ("close deal", "deals", "POST", "/v1/deals/{deal}/close", {"outcome": "won"},
      {"anonymous": 401, "other_partner": 404, "marketplace": 404, "sales": 404, "desk": 403, "admin": 403}),
     ("pre-check", "deals", "POST", "/v1/deals/check", {"customer": {"name": "x", "country": "DE"}, "products": []},
-     {"anonymous": 401}),
+     {"anonymous": 401, "desk": 403, "admin": 403}),
     ("queues", "conflict", "GET", "/v1/queues", None, DESK_ONLY),
     ("list cases", "conflict", "GET", "/v1/cases", None, DESK_ONLY),
     ("read case", "conflict", "GET", "/v1/cases/{case}", None, DESK_ONLY),

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint, abort
 
 from services.conflict import handlers
 from services.conflict.api.schemas import CasePageSchema, CaseQuerySchema, CaseSchema, ResolveSchema
-from shared.auth import require_roles
+from shared.auth import require_roles, roles_required
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Conflict cases")
 DESK = ("desk", "admin")
@@ -19,6 +19,7 @@ def _uow():
 
 @blp.route("")
 class Cases(MethodView):
+    @roles_required(*DESK)
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CasePageSchema)
     def get(self, query):
@@ -49,6 +50,7 @@ def claim(case_id):
 
 
 @blp.route("/<case_id>/resolve", methods=["POST"])
+@roles_required(*DESK)
 @blp.arguments(ResolveSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(409, description="Already resolved, or the winner is not in the case")

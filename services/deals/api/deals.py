@@ -17,7 +17,7 @@ from services.deals.api.schemas import (AvailabilityQuerySchema, AvailabilitySch
 from services.deals.domain.idempotency import IdempotencyConflict, StoredResponse, request_fingerprint
 from services.deals.domain.model import DomainError, parse_iso
 from services.deals.limits import RateLimited
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal, require_roles, roles_required
 
 blp = Blueprint("deals", __name__, url_prefix="/v1/deals", description="Deal registrations")
 SUBMITTERS = ("partner", "marketplace", "sales")
@@ -46,6 +46,7 @@ def _too_many(exc: RateLimited):
 
 @blp.route("")
 class Deals(MethodView):
+    @roles_required(*SUBMITTERS)
     @blp.arguments(DealSubmitSchema())
     @blp.response(201, DealSchema, headers={"Location": {"schema": {"type": "string"}}})
     @blp.alt_response(409, description="Idempotency-Key reused with another body, or still in flight")
@@ -94,6 +95,7 @@ class Deals(MethodView):
 
 
 @blp.route("/check", methods=["POST"])
+@roles_required(*SUBMITTERS)
 @blp.arguments(AvailabilityQuerySchema())
 @blp.response(200, AvailabilitySchema)
 @blp.alt_response(429, description="Rate limited per partner; see Retry-After")
@@ -120,6 +122,7 @@ class Deal(MethodView):
         principal = require_roles(*READERS)
         return _act(deal_id, lambda: handlers.get_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
 
+    @roles_required(*SUBMITTERS)
     @blp.arguments(DealAmendSchema())
     @blp.response(200, DealSchema)
     @blp.alt_response(404, description="Not found, or not yours")
@@ -155,6 +158,7 @@ def extend(deal_id):
 
 
 @blp.route("/<deal_id>/close", methods=["POST"])
+@roles_required(*SUBMITTERS)
 @blp.arguments(CloseSchema())
 @blp.response(200, DealSchema)
 @blp.alt_response(404, description="Not found, or not yours")
