@@ -7,7 +7,9 @@ from services.deals.api.deals import blp as deals_blueprint
 from services.deals.bootstrap import Deals, bootstrap
 from shared.config import Settings
 from shared.http import create_base_app, database_check, kafka_check
+from shared.kafka_metrics import depth_collectors
 from shared.logging import configure_logging
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
 
 
 def create_app(config: dict | None = None, *, deals: Deals | None = None) -> Flask:
@@ -19,6 +21,8 @@ def create_app(config: dict | None = None, *, deals: Deals | None = None) -> Fla
         readiness={"database": database_check(deals.engine),
                    "kafka": kafka_check(deals.settings.kafka_bootstrap_servers)},
         config_overrides={k: v for k, v in (config or {}).items() if k != "SETTINGS"},
+        metrics_collectors=depth_collectors(deals.settings.kafka_bootstrap_servers, group=deals.settings.consumer_group,
+                                            consumed_topics=(CATALOG_LISTINGS, CONFLICT_CASES)),
     )
     app.extensions["dealgate"] = deals
     api.register_blueprint(deals_blueprint)
