@@ -32,6 +32,9 @@ class KafkaDepthCollector:
     def _measure(self) -> tuple[dict[str, int], dict[str, int]]:
         from kafka import KafkaConsumer, TopicPartition
 
+        from shared.http import kafka_check
+
+        kafka_check(self._bootstrap)()  # fail fast while the broker is away; a scrape must not hang
         # A consumer that never subscribes never joins the group; it only reads offsets, including the group's.
         consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group, enable_auto_commit=False,
                                  request_timeout_ms=3000, client_id="dealgate-metrics")

@@ -10,7 +10,7 @@ def test_faults_lose_nothing_duplicate_nothing_and_change_no_case():
                   http={"catalog": 48001 + PORT_OFFSET, "deals": 48002 + PORT_OFFSET, "conflict": 48003 + PORT_OFFSET},
                   doorbell={"catalog": 49301 + PORT_OFFSET, "deals": 49302 + PORT_OFFSET,
                             "conflict": 49303 + PORT_OFFSET})
-    report = run_chaos(1000, 50, rounds=1, ports=ports, base_dir=RUN_DIR / "chaos", pg_port=47432 + PORT_OFFSET)
+    report = run_chaos(1000, 25, rounds=1, ports=ports, base_dir=RUN_DIR / "chaos", pg_port=47432 + PORT_OFFSET)
     problems = {k: v[:10] for k, v in report["details"].items() if v}
     print(f"chaos: {report['acknowledged']} acknowledged, lost {report['lost']}, duplicated {report['duplicated']}; "
           f"recovery {report['recovery_s']} s; faults: {report['fault_log']}")
