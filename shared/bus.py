@@ -149,7 +149,9 @@ class KafkaSubscription:
             enable_auto_commit=False,  # offsets are committed only after the database transaction
             auto_offset_reset="earliest",
             max_poll_records=200,
-            session_timeout_ms=10_000,
+            # A killed consumer's partitions move to the others once its session lapses: keep that short
+            # (6 s is the broker's minimum by default).
+            session_timeout_ms=6_000,
             heartbeat_interval_ms=1_000,
             max_poll_interval_ms=300_000,
             fetch_max_wait_ms=50,

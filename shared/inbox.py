@@ -166,7 +166,7 @@ class EventConsumer:
             except Exception as exc:  # noqa: BLE001 - keep consuming through broker and database outages
                 log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 2.0)
 
     def close(self) -> None:
         self._subscription.close()

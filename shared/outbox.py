@@ -211,7 +211,7 @@ class OutboxRelay:
                 log.warning("outbox.publish_failed", error=str(exc), retry_in_s=backoff)
                 self._reset_publisher()
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 2.0)
                 continue
             listener.wait(self._poll_interval_s)
 

@@ -108,7 +108,7 @@ def _retry_until_done(action: Callable[[], None], event: str, stop: threading.Ev
         except Exception as exc:  # noqa: BLE001 - the database may still be starting or restarting
             log.warning(event, error=str(exc)[:300], retry_in_s=backoff)
             stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, 2.0)
     return False
 
 
@@ -121,7 +121,7 @@ def _subscribe_when_broker_answers(bus: Bus, topics, group, stop: threading.Even
         except Exception as exc:  # noqa: BLE001 - the broker may still be starting
             log.warning("consumer.subscribe_failed", error=str(exc), retry_in_s=backoff)
             stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, 2.0)
     return None
 
 
