@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from shared.bus import Message, OutgoingMessage, Publisher, Subscription
-from shared.events import CORRELATION_HEADER, CloudEvent
+from shared.events import CORRELATION_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
 
@@ -65,7 +65,8 @@ class EventConsumer:
                  dlq_publisher_factory: Callable[[], Publisher], service: str,
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
-                 retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None):
+                 retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None,
+                 batch_size: int = 50):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -76,6 +77,7 @@ class EventConsumer:
         self._on_dead_letter = on_dead_letter or (lambda message, error: None)
         self._retry_backoff_s = retry_backoff_s
         self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
+        self._batch_size = batch_size
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -113,6 +115,37 @@ class EventConsumer:
         finally:
             unbind_request_context()
 
+    def _apply_together(self, messages: list[Message]) -> bool:
+        """Apply a polled batch in ONE transaction (one commit instead of one per event).
+
+        All or nothing: if anything in it fails, nothing of it is kept and False sends the caller through the
+        one-by-one path, where retries and the DLQ work per message exactly as before.
+        """
+        try:
+            events = [(message, CloudEvent.from_json(message.value)) for message in messages]
+        except InvalidEvent:
+            return False
+        outcomes = []
+        try:
+            with self._uow_factory() as uow:
+                for message, event in events:
+                    bind_correlation_id(event.correlationid or message.header(CORRELATION_HEADER))
+                    first_time = uow.inbox.mark_processed(event, message.topic)
+                    handler = self._handlers.get(event.type) if first_time else None
+                    if handler is not None:
+                        handler(event, uow=uow)
+                    outcomes.append((message, event, first_time))
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - the one-by-one path sorts out which message it was
+            log.info("consumer.batch_fell_back", size=len(messages), error=f"{type(exc).__name__}: {exc}"[:300])
+            return False
+        finally:
+            unbind_request_context()
+        for message, event, first_time in outcomes:
+            self._on_applied(message, event, first_time)
+        log.info("consumer.applied_batch", size=len(messages), topics=sorted({m.topic for m in messages}))
+        return True
+
     def _dead_letter(self, message: Message, error: str) -> None:
         if self._dlq_publisher is None:
             self._dlq_publisher = self._dlq_publisher_factory()
@@ -138,8 +171,20 @@ class EventConsumer:
         committed by then, and a crash before the offset commit only means redelivery, which the inbox absorbs.
         """
         messages = self._subscription.poll(timeout_s)
+        polled = len(messages)
         done: dict[tuple[str, int], Message] = {}
         try:
+            if len(messages) > 1 and self._batch_size > 1:
+                remaining = []
+                for start in range(0, len(messages), self._batch_size):
+                    chunk = messages[start:start + self._batch_size]
+                    if remaining or not self._apply_together(chunk):
+                        remaining.extend(chunk)
+                        continue
+                    for message in chunk:
+                        done[(message.topic, message.partition)] = message
+                        self._after_commit_before_offset()
+                messages = remaining
             for index, message in enumerate(messages):
                 try:
                     self.process(message)
@@ -155,7 +200,7 @@ class EventConsumer:
         finally:
             if done:
                 self._subscription.commit_many(list(done.values()))
-        return len(messages)
+        return polled
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2

@@ -94,3 +94,34 @@ def test_a_database_outage_is_not_mistaken_for_a_poison_message(tmp_path):
     consumer.run_once()
     assert bus.messages("topic.a.dlq") == []
     assert effect_count(engine, "survives") == 1
+
+
+def test_a_clean_batch_commits_once_and_a_bad_one_falls_back_to_one_by_one(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    commits = []
+
+    class CountingUnitOfWork(ExampleUnitOfWork):
+        def commit(self):
+            commits.append(1)
+            super().commit()
+
+    def explode_on_bad(event, *, uow):
+        record_effect(event, uow=uow)
+        if event.subject == "bad":
+            raise ValueError("cannot apply")
+
+    consumer = EventConsumer(subscription=bus.subscribe(["topic.a"], "g"), uow_factory=lambda: CountingUnitOfWork(engine),
+                             handlers={"thing.happened": explode_on_bad}, dlq_publisher_factory=bus.publisher,
+                             service="test", retry_backoff_s=0)
+    for index in range(10):
+        _send(bus, CloudEvent(type="thing.happened", source="/t", subject=f"ok-{index}", data={}))
+    consumer.run_once()
+    assert len(commits) == 1 and effect_count(engine) == 10
+
+    commits.clear()
+    _send(bus, CloudEvent(type="thing.happened", source="/t", subject="fine", data={}))
+    _send(bus, CloudEvent(type="thing.happened", source="/t", subject="bad", data={}))
+    consumer.run_once()
+    assert effect_count(engine, "fine") == 1 and effect_count(engine, "bad") == 0
+    assert len(bus.messages("topic.a.dlq")) == 1, "the bad one alone is dead-lettered"
