@@ -77,20 +77,28 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
     latencies = []
     session = requests.Session()
     desk = bearer("desk")
+    wanted = set(acknowledged)
     deadline = time.monotonic() + 60
-    pending = list(acknowledged)
-    while pending and time.monotonic() < deadline:
-        still = []
-        for deal_id in pending:
-            deal = session.get(deals + f"/v1/deals/{deal_id}", headers=desk).json()
-            if deal["status"] == "submitted":
-                still.append(deal_id)
+    while wanted and time.monotonic() < deadline:
+        cursor = None
+        while True:  # page through every registration (desk sees all), history included
+            params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            response = session.get(deals + "/v1/deals", headers=desk, params=params, timeout=30)
+            if response.status_code == 429:
+                time.sleep(float(response.headers.get("Retry-After", "1")))
                 continue
-            verdict = next(h for h in deal["history"] if h["status"] != "submitted")
-            latencies.append((_parse(verdict["at"]) - _parse(deal["submitted_at"])).total_seconds() * 1000)
-        pending = still
-        if pending:
+            page = response.json()
+            for deal in page["items"]:
+                if deal["id"] in wanted and deal["status"] != "submitted":
+                    verdict = next(h for h in deal["history"] if h["status"] != "submitted")
+                    latencies.append((_parse(verdict["at"]) - _parse(deal["submitted_at"])).total_seconds() * 1000)
+                    wanted.discard(deal["id"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        if wanted:
             time.sleep(0.5)
+    pending = wanted
     return {
         "verdict_p50_ms": round(percentile(latencies, 0.50), 1),
         "verdict_p99_ms": round(percentile(latencies, 0.99), 1),

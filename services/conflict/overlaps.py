@@ -89,7 +89,10 @@ class OverlapDetector:
 
     def find(self, registration: TrackedRegistration, *, uow) -> Findings:
         profile = profile_of(registration)
-        recent = uow.registrations.ids_by_keys(self.index.lookup_keys(profile), statuses=ACTIVE_DEAL_STATUSES,
+        # Only keys selective enough to be worth scoring: a hot name token would make this lookup grow with
+        # the table, and the index would not score its registrations anyway.
+        keys = self.index.selective_keys(self.index.lookup_keys(profile))
+        recent = uow.registrations.ids_by_keys(keys, statuses=ACTIVE_DEAL_STATUSES,
                                                recorded_since=self.recorded_since)
         unseen = [deal_id for deal_id in recent if deal_id not in self.index and deal_id != registration.deal_id]
         for other in uow.registrations.get_many(unseen).values():
@@ -118,7 +121,8 @@ class OverlapDetector:
 
     def _inactive_overlaps(self, registration: TrackedRegistration, profile: CustomerProfile, uow) -> list[Overlap]:
         """Ended registrations for the same customer and product: they do not count, but the verdict says so."""
-        ids = uow.registrations.ids_by_keys(self.index.lookup_keys(profile), statuses=INACTIVE_DEAL_STATUSES,
+        ids = uow.registrations.ids_by_keys(self.index.selective_keys(self.index.lookup_keys(profile)),
+                                            statuses=INACTIVE_DEAL_STATUSES,
                                             limit=INACTIVE_LOOKUP_LIMIT)
         found = []
         for other in uow.registrations.get_many(ids).values():

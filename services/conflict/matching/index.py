@@ -158,6 +158,19 @@ class MatchIndex:
         name_keys, typo_keys = _query_name_keys(features)
         return list(dict.fromkeys(_identifier_keys(features) + name_keys + typo_keys))
 
+    def selective_keys(self, keys: Iterable[str]) -> list[str]:
+        """The keys worth looking up elsewhere (e.g. in the database): those this index does not find too common
+        to score, by the same limits find_matches applies. The index is rebuilt from the database on start, so
+        its counts stand for the database's."""
+        chosen = []
+        for key in keys:
+            posting = self._postings.get(hash(key))
+            size = 0 if posting is None else (1 if type(posting) is _Entry else len(posting))
+            limit = IDENTIFIER_KEY_LIMIT if key.startswith(("dom:", "tax:", "duns:")) else COMMON_KEY_LIMIT
+            if size <= limit:
+                chosen.append(key)
+        return chosen
+
     def add(self, registration: IndexedRegistration) -> None:
         if registration.deal_id in self._entries:
             self.remove(registration.deal_id)

@@ -199,7 +199,9 @@ def _expand(words: list[str]) -> list[str]:
     return expanded
 
 
+@functools.lru_cache(maxsize=100_000)
 def normalise_name(name: str) -> NormalisedName:
+    # Cached: the same stored names are compared again and again, and the result is immutable.
     original = name or ""
     rest, divisions = _split_division(original)
     words = fold_text(rest).split()

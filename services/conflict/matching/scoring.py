@@ -6,6 +6,8 @@ Each piece of evidence adds a log-odds weight; score = sigmoid(sum). Bands: "cle
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -131,6 +133,7 @@ def profile_domains(profile: CustomerProfile) -> tuple[str, ...]:
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=100_000)
 def features_of(profile: CustomerProfile) -> CustomerFeatures:
     return CustomerFeatures(
         tokens=normalise_name(profile.name).tokens,
