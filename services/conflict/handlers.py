@@ -5,7 +5,8 @@ import datetime as dt
 from typing import Any
 
 from services.conflict.domain.events import case_event, registration_cleared
-from services.conflict.domain.model import ENGINE, Case, DomainError, TrackedRegistration, utcnow
+from services.conflict.domain.model import (ACTIVE_DEAL_STATUSES, ENGINE, Case, DomainError, TrackedRegistration,
+                                            utcnow)
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
 from shared.events import CloudEvent
@@ -141,6 +142,8 @@ def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector, rules:
         detector.forget(registration.deal_id)
         on_deal_submitted(event, uow=uow, detector=detector, rules=rules)
         return
+    if registration.is_active and event.data["status"] in ACTIVE_DEAL_STATUSES:
+        return  # a move between active statuses changes nothing conflict decides on: skip the write
     registration.status = event.data["status"]
     uow.registrations.save(registration)
     if not registration.is_active:
