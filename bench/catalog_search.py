@@ -139,6 +139,25 @@ def start_baseline(stack_env: dict) -> subprocess.Popen:
     raise RuntimeError("the baseline app did not start")
 
 
+def wait_until_quiet(deals_url: str, timeout_s: float = 300.0) -> None:
+    """Measure only once deals has consumed every seeded listing event: otherwise that consumer competes for
+    the same two cores and the figures say more about the seeding than about reads."""
+    import re
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            metrics = requests.get(deals_url + "/metrics", timeout=10).text
+            lag = re.search(r'dealgate_consumer_lag\{group="[^"]*",topic="catalog.listings.v1"\} (\S+)', metrics)
+            if lag and float(lag.group(1)) == 0:
+                log(f"the stack is quiet after {time.monotonic() - started:.0f}s")
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(2)
+    log("the stack did not go quiet in time; measuring anyway")
+
+
 def measure(catalog_url: str, baseline_url: str, *, duration: int, connections: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         paths = search_paths()
@@ -188,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings.from_env("catalog")
             log(f"seeding {args.listings} listings through the API ...")
             seed(catalog_url, TokenService(settings.jwt_secret, settings.jwt_issuer).issue("admin"), args.listings)
+            if stack is not None:
+                wait_until_quiet(stack.url("deals"))
         if args.baseline_url:
             baseline_url = args.baseline_url
         else:

@@ -1,7 +1,7 @@
 """`make chaos`: registrations at a steady rate while a schedule kills the broker, relays and consumers,
 restarts PostgreSQL and forces a consumer-group rebalance; then it proves nothing was lost or duplicated.
 
-python -m bench.chaos [--count 10000] [--rate 100]
+python -m bench.chaos [--count 10000] [--rate 40] [--rounds 2]
 
 The same input also runs without faults, and the two sets of cases must be equal.
 """
@@ -350,7 +350,9 @@ def run_chaos(count: int, rate: float, *, rounds: int = 2, ports: Ports = BENCH_
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make chaos")
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=100)
+    # 40/s is what this 2-core machine sustains with the whole stack on it (see make bench's verdict figures):
+    # a faster rate would measure an ever-growing backlog rather than recovery from the faults.
+    parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--rounds", type=int, default=2, help="how many times each kill happens")
     args = parser.parse_args()
     report = run_chaos(args.count, args.rate, rounds=args.rounds)
