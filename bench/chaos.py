@@ -252,10 +252,23 @@ def collect_outcome(stack: Stack, acknowledged: dict[int, str]) -> dict:
 
     desk = bearer("desk")
     session = requests.Session()
-    histories = {}
-    for index, deal_id in acknowledged.items():
-        response = session.get(stack.url("deals") + f"/v1/deals/{deal_id}", headers=desk, timeout=10)
-        histories[index] = response.json() if response.status_code == 200 else None
+    by_id = {deal_id: index for index, deal_id in acknowledged.items()}
+    histories = {index: None for index in acknowledged}
+    cursor = None
+    while True:  # the desk sees every registration; pages carry each one's history
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        response = session.get(stack.url("deals") + "/v1/deals", headers=desk, params=params, timeout=30)
+        if response.status_code == 429:
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+            continue
+        response.raise_for_status()
+        page = response.json()
+        for deal in page["items"]:
+            if deal["id"] in by_id:
+                histories[by_id[deal["id"]]] = deal
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
     cases, cursor = [], None
     while True:
         params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
@@ -264,14 +277,18 @@ def collect_outcome(stack: Stack, acknowledged: dict[int, str]) -> dict:
         cursor = page.get("next_cursor")
         if not cursor:
             break
-    cleared: dict[str, int] = {}
-    opened: dict[str, int] = {}
+    # Count distinct event ids: a relay killed between publishing and marking publishes the same event
+    # again (at-least-once; consumers drop the copy). Two *different* events would be a real duplicate.
+    cleared_ids: dict[str, set[str]] = {}
+    opened_ids: dict[str, set[str]] = {}
     for record in read_all(stack.kafka.bootstrap_servers, CONFLICT_CASES):
         event = json.loads(record.value)
         if event["type"] == "registration.cleared":
-            cleared[event["subject"]] = cleared.get(event["subject"], 0) + 1
+            cleared_ids.setdefault(event["subject"], set()).add(event["id"])
         elif event["type"] == "case.opened":
-            opened[event["subject"]] = opened.get(event["subject"], 0) + 1
+            opened_ids.setdefault(event["subject"], set()).add(event["id"])
+    cleared = {subject: len(ids) for subject, ids in cleared_ids.items()}
+    opened = {subject: len(ids) for subject, ids in opened_ids.items()}
     return {"histories": histories, "cases": cases, "cleared": cleared, "opened": opened}
 
 
