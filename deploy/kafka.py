@@ -103,17 +103,17 @@ class KafkaBroker:
     def _classpath(self) -> str:
         return str(fetch_jars() / "*")
 
-    def format_storage(self) -> None:
+    def format_storage(self, cluster_id: uuid.UUID | None = None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
         if (self.data_dir / "logs" / "meta.properties").exists():
             return
-        cluster_id = uuid.uuid4().bytes
         import base64
 
-        cluster = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
-        subprocess.run(["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", "-t", cluster,
+        cluster = base64.urlsafe_b64encode((cluster_id or uuid.uuid4()).bytes).decode().rstrip("=")
+        # "--cluster-id=ID", not "-t ID": a URL-safe base64 id can start with "-" and would read as an option.
+        subprocess.run(["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}",
                         "-c", str(config)], check=True, stdout=subprocess.DEVNULL)
 
     def start(self, wait_s: float = 60.0) -> "KafkaBroker":
