@@ -3,6 +3,7 @@ import datetime as dt
 
 import pytest
 
+from services.conflict.bootstrap import DEFAULT_RULES_FILE
 from services.conflict.domain.regions import region_of
 from services.conflict.domain.rules import CaseFacts, RulesError, RulesOfEngagement
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, rules_from, unique
@@ -87,7 +88,7 @@ def test_without_any_evidence_the_earliest_wins():
 
 
 def test_named_direct_accounts_stay_direct(tmp_path):
-    text = (RULES_TEXT := open("services/conflict/rules/default_rules.yaml").read()).replace(
+    text = DEFAULT_RULES_FILE.read_text().replace(
         "named_direct_accounts: []", "named_direct_accounts: [northwind.example]")
     rules = rules_from(tmp_path, text)
     partner = registration("reseller", submitted_at="2030-01-01T00:00:00Z", domain="northwind.example")
