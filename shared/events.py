@@ -9,17 +9,11 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
+from shared.clock import iso, utcnow
+
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 CORRELATION_HEADER = "correlationid"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def isoformat(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +23,7 @@ class CloudEvent:
     subject: str
     data: dict[str, Any]
     id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
-    time: str = dataclasses.field(default_factory=lambda: isoformat(utcnow()))
+    time: str = dataclasses.field(default_factory=lambda: iso(utcnow()))
     correlationid: str | None = None
     specversion: str = SPEC_VERSION
     datacontenttype: str = "application/json"

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from shared.bus import Message, OutgoingMessage, Publisher, Subscription
+from shared.clock import utcnow
 from shared.events import CORRELATION_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
@@ -38,8 +39,6 @@ class Inbox:
 
     def mark_processed(self, event: CloudEvent, topic: str) -> bool:
         """Record the event id; False when it was already processed (so the caller applies nothing)."""
-        from shared.events import utcnow
-
         exists = self._connection.execute(
             sa.select(self._table.c.event_id).where(self._table.c.event_id == event.id)).first()
         if exists:

@@ -12,7 +12,8 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from shared.bus import OutgoingMessage, Publisher, PublishFailed
-from shared.events import CORRELATION_HEADER, CloudEvent, utcnow
+from shared.clock import utcnow
+from shared.events import CORRELATION_HEADER, CloudEvent
 from shared.logging import current_correlation_id
 
 log = structlog.get_logger(__name__)

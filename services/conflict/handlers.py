@@ -6,7 +6,7 @@ from typing import Any
 
 from services.conflict.domain.events import case_event, registration_cleared
 from services.conflict.domain.model import (ACTIVE_DEAL_STATUSES, ENGINE, Case, DomainError, TrackedRegistration,
-                                            utcnow)
+                                            iso, utcnow)
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
 from shared.events import CloudEvent
@@ -92,7 +92,7 @@ def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *,
         for member in joined + [registration]:
             case.join(member, [e for e in evidence if member.deal_id in e["deal_ids"]], now=now)
         for other_id in sorted(elsewhere):
-            case.history.append({"at": _iso(now), "action": "related", "by": ENGINE,
+            case.history.append({"at": iso(now), "action": "related", "by": ENGINE,
                                  "note": f"registration {registration.deal_id} also overlaps case {other_id}"})
         # The queue and SLA clock stay as opened; the recommendation now weighs every registration.
         case.recommendation = rules.route(_facts(case.registrations, overlaps), opened_at=case.opened_at).recommendation
@@ -123,9 +123,6 @@ def _facts(registrations: list[dict[str, Any]], overlaps: list[Overlap]) -> Case
     band = "clear" if any(o.band == "clear" for o in overlaps) else "possible"
     return CaseFacts(registrations=tuple(registrations), customer_domains=customer_domains(registrations), band=band)
 
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector, rules: RulesOfEngagement) -> None:

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from shared.clock import iso, parse_iso, utcnow
+
 CHANNELS = ("reseller", "distributor", "msp", "marketplace", "direct")
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 STATUSES = ("draft", "published", "retired")
@@ -51,8 +53,8 @@ class Listing:
     offers: list[Offer]
     status: str = "draft"
     version: int = 1
-    created_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-    updated_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
+    updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     events: list[tuple[str, "Listing"]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -102,14 +104,14 @@ class Listing:
 
     def _touch(self) -> None:
         self.version += 1
-        self.updated_at = dt.datetime.now(dt.timezone.utc)
+        self.updated_at = utcnow()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "summary": self.summary, "vendor": self.vendor,
             "category": self.category, "tags": list(self.tags), "status": self.status,
             "offers": [o.to_dict() for o in self.offers],
-            "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at), "version": self.version,
+            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at), "version": self.version,
         }
 
     @classmethod
@@ -117,8 +119,7 @@ class Listing:
         return cls(id=data["id"], title=data["title"], summary=data["summary"], vendor=data["vendor"],
                    category=data["category"], tags=list(data["tags"]), status=data["status"],
                    version=data["version"], offers=[_offer(o) for o in data["offers"]],
-                   created_at=dt.datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
-                   updated_at=dt.datetime.fromisoformat(data["updated_at"].replace("Z", "+00:00")))
+                   created_at=parse_iso(data["created_at"]), updated_at=parse_iso(data["updated_at"]))
 
 
 def _offer(data: dict[str, Any] | Offer) -> Offer:
@@ -133,6 +134,3 @@ def _offer(data: dict[str, Any] | Offer) -> Offer:
 def _distinct(values) -> list:
     return list(dict.fromkeys(values))
 
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")

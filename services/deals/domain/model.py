@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from shared.clock import iso, parse_iso, utcnow  # noqa: F401 - re-exported for the service
+
 ACTIVE_STATUSES = ("submitted", "approved", "in_conflict")
 FINAL_STATUSES = ("rejected", "withdrawn", "expired", "won", "lost")
 STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
@@ -21,17 +23,6 @@ class DomainError(Exception):
 class InvalidTransition(DomainError):
     pass
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def iso(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def parse_iso(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 @dataclasses.dataclass

@@ -1,0 +1,19 @@
+"""UTC time as every service stores and sends it: aware datetimes inside, ISO 8601 with a Z outside.
+
+Standard library only, so domain models may use it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
