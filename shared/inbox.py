@@ -65,7 +65,7 @@ class EventConsumer:
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
                  retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None,
-                 batch_size: int = 50):
+                 batch_size: int = 50, between_batches: Callable[[], object] | None = None):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -77,6 +77,7 @@ class EventConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
         self._batch_size = batch_size
+        self._between_batches = between_batches or (lambda: None)
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -207,6 +208,7 @@ class EventConsumer:
             try:
                 self.run_once()
                 backoff = 0.2
+                self._between_batches()
             except Exception as exc:  # noqa: BLE001 - keep consuming through broker and database outages
                 log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
                 stop.wait(backoff)

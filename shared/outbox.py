@@ -165,28 +165,31 @@ class OutboxRelay:
                 sa.select(t.c.id, t.c.topic, t.c.message_key, t.c.payload, t.c.correlation_id)
                 .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
             ).all()
-        if not rows:
-            return 0
-        messages = [
-            OutgoingMessage(topic=r.topic, key=r.message_key, value=r.payload.encode(),
-                            headers=[("content-type", b"application/cloudevents+json")]
-                            + ([(CORRELATION_HEADER, r.correlation_id.encode())] if r.correlation_id else []))
-            for r in rows
-        ]
-        if self._publisher is None:
-            self._publisher = self._publisher_factory()
-        self._publisher.publish(messages)
-        self._after_publish_before_mark()
-        with self._engine.begin() as connection:
-            connection.execute(t.update().where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
+            connection.rollback()  # no transaction stays open while the broker is waited for
+            if not rows:
+                return 0
+            messages = [
+                OutgoingMessage(topic=r.topic, key=r.message_key, value=r.payload.encode(),
+                                headers=[("content-type", b"application/cloudevents+json")]
+                                + ([(CORRELATION_HEADER, r.correlation_id.encode())] if r.correlation_id else []))
+                for r in rows
+            ]
+            if self._publisher is None:
+                self._publisher = self._publisher_factory()
+            self._publisher.publish(messages)
+            self._after_publish_before_mark()
+            with connection.begin():
+                connection.execute(t.update().where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
         self._on_published(len(rows))
         return len(rows)
 
     def drain(self) -> int:
         total = 0
-        while (count := self.publish_pending()):
+        while True:
+            count = self.publish_pending()
             total += count
-        return total
+            if count < self._batch_size:
+                return total  # a short batch was everything committed: no need to ask again
 
     def prune(self) -> None:
         """Published rows are kept a day for inspection, then removed so the table stays small."""

@@ -2,9 +2,11 @@
 
 Each consumer process holds its own MatchIndex, rebuilt from the database on start and kept current by the
 events it applies. With several consumer processes, each index misses what the others recorded since it was
-built, so every lookup also asks the database for registrations filed (by any process) under the same
-blocking keys since then. The verdict transaction first locks its lock keys (see `lock_keys`), so of two
-registrations that could match, the second one's lookup runs after the first one committed.
+built, so every lookup also asks the database which registrations are filed (by any process) under the same
+blocking keys; those the index does not hold are read and added. The same one lookup also finds the ended
+registrations, which the index never holds. The verdict transaction first locks its lock keys (see
+`lock_keys`), so of two registrations that could match, the second one's lookup runs after the first one
+committed.
 """
 from __future__ import annotations
 
@@ -15,15 +17,15 @@ from typing import Any, Callable
 import structlog
 
 from services.conflict.domain.model import (
-    ACTIVE_DEAL_STATUSES, INACTIVE_DEAL_STATUSES, TrackedRegistration, utcnow,
+    TrackedRegistration, utcnow,
 )
 from services.conflict.matching import CustomerProfile, IndexedRegistration, MatchIndex, compare_customers
 from services.conflict.matching.scoring import normalise_country, profile_domains
 
 log = structlog.get_logger(__name__)
-# Commits of other processes can land slightly after the rebuild's snapshot; look back this far beyond it.
-REBUILD_OVERLAP = dt.timedelta(minutes=2)
-INACTIVE_LOOKUP_LIMIT = 50
+# Newest registrations read per lookup: selective keys hold a few each, so this bounds only the odd customer
+# with hundreds of ended registrations (the newest of them are the ones a verdict mentions).
+KEY_LOOKUP_LIMIT = 200
 
 
 @dataclasses.dataclass
@@ -57,9 +59,6 @@ class OverlapDetector:
     def __init__(self, index: MatchIndex | None = None, *, clock: Callable[[], dt.datetime] = utcnow):
         self.index = index or MatchIndex()
         self._clock = clock
-        # Registrations recorded before this moment are in the index; None: the index was never built, so the
-        # database lookup is not limited in time (correct, only slower).
-        self.recorded_since: dt.datetime | None = None
 
     def rebuild(self, uow_factory) -> int:
         """Load every active registration into a fresh index (consumer start-up)."""
@@ -68,7 +67,7 @@ class OverlapDetector:
         with uow_factory() as uow:
             for registration in uow.registrations.iter_active():
                 index.add(_indexed(registration))
-        self.index, self.recorded_since = index, started - REBUILD_OVERLAP
+        self.index = index
         log.info("match_index.rebuilt", registrations=len(index),
                  seconds=round((self._clock() - started).total_seconds(), 3))
         return len(index)
@@ -92,11 +91,14 @@ class OverlapDetector:
         # Only keys selective enough to be worth scoring: a hot name token would make this lookup grow with
         # the table, and the index would not score its registrations anyway.
         keys = self.index.selective_keys(self.index.lookup_keys(profile))
-        recent = uow.registrations.ids_by_keys(keys, statuses=ACTIVE_DEAL_STATUSES,
-                                               recorded_since=self.recorded_since)
-        unseen = [deal_id for deal_id in recent if deal_id not in self.index and deal_id != registration.deal_id]
-        for other in uow.registrations.get_many(unseen).values():
-            self.index.add(_indexed(other))  # committed by another process: this index should know it too
+        filed = uow.registrations.ids_by_keys(keys, limit=KEY_LOOKUP_LIMIT)
+        unknown = [deal_id for deal_id in filed if deal_id not in self.index and deal_id != registration.deal_id]
+        ended = []
+        for other in uow.registrations.get_many(unknown).values():
+            if other.is_active:
+                self.index.add(_indexed(other))  # committed by another process: this index should know it too
+            else:
+                ended.append(other)
         matches = self.index.find_matches(_indexed(registration))
         current = uow.registrations.get_many(m.other_deal_id for m in matches)
         overlaps = []
@@ -107,7 +109,7 @@ class OverlapDetector:
                 continue
             overlaps.append(Overlap(other, _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(),
                                                      match.shared_products), match.match.band))
-        inactive = [] if overlaps else self._inactive_overlaps(registration, profile, uow)
+        inactive = [] if overlaps else self._inactive_overlaps(registration, profile, ended)
         return Findings(overlaps=overlaps, inactive=inactive)
 
     def remember(self, registration: TrackedRegistration) -> None:
@@ -119,13 +121,11 @@ class OverlapDetector:
     def forget(self, deal_id: str) -> None:
         self.index.remove(deal_id)
 
-    def _inactive_overlaps(self, registration: TrackedRegistration, profile: CustomerProfile, uow) -> list[Overlap]:
+    def _inactive_overlaps(self, registration: TrackedRegistration, profile: CustomerProfile,
+                           ended: list[TrackedRegistration]) -> list[Overlap]:
         """Ended registrations for the same customer and product: they do not count, but the verdict says so."""
-        ids = uow.registrations.ids_by_keys(self.index.selective_keys(self.index.lookup_keys(profile)),
-                                            statuses=INACTIVE_DEAL_STATUSES,
-                                            limit=INACTIVE_LOOKUP_LIMIT)
         found = []
-        for other in uow.registrations.get_many(ids).values():
+        for other in ended:
             shared = sorted(set(other.products) & set(registration.products))
             if not shared:
                 continue

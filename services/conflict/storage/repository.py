@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Iterable, Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration, utcnow
-from services.conflict.storage.tables import KEY_LENGTH, blocking_locks, cases, registration_keys, registrations
+from services.conflict.storage.tables import KEY_LENGTH, cases, registration_keys, registrations
+from shared.db import one_of
 
 
 class TrackedRegistrationRepository:
@@ -26,7 +27,8 @@ class TrackedRegistrationRepository:
         if not wanted:
             return {}
         rows = self._connection.execute(
-            sa.select(registrations.c.document).where(registrations.c.deal_id.in_(wanted))).scalars()
+            sa.select(registrations.c.document).where(one_of(registrations.c.deal_id, wanted, self._connection))
+        ).scalars()
         return {document["deal_id"]: TrackedRegistration(**document) for document in rows}
 
     def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
@@ -47,21 +49,21 @@ class TrackedRegistrationRepository:
         self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
                                  .values(**_registration_row(registration)))
 
-    def ids_by_keys(self, keys: Iterable[str], *, statuses: Iterable[str], recorded_since: dt.datetime | None = None,
-                    limit: int = 500) -> list[str]:
-        """Registrations filed under any of `keys` (newest first): an index lookup on the key column."""
+    def ids_by_keys(self, keys: Iterable[str], *, limit: int = 500) -> list[str]:
+        """Registrations filed under any of `keys`, newest first, whatever their status.
+
+        One index range per key and no join, so the plan stays an index scan even while the table grows
+        faster than its statistics (a join with a status filter went to sequential scans at 4-5 ms a call).
+        """
         wanted = [k for k in dict.fromkeys(keys) if len(k) <= KEY_LENGTH]
         if not wanted:
             return []
-        query = (sa.select(registration_keys.c.deal_id)
-                 .join(registrations, registrations.c.deal_id == registration_keys.c.deal_id)
-                 .where(registration_keys.c.key.in_(wanted), registrations.c.status.in_(list(statuses)))
-                 .group_by(registration_keys.c.deal_id)
-                 .order_by(sa.func.max(registration_keys.c.recorded_at).desc())
-                 .limit(limit))
-        if recorded_since is not None:
-            query = query.where(registration_keys.c.recorded_at >= recorded_since)
-        return list(self._connection.execute(query).scalars())
+        rows = self._connection.execute(
+            sa.select(registration_keys.c.deal_id)
+            .where(one_of(registration_keys.c.key, wanted, self._connection))
+            .order_by(registration_keys.c.recorded_at.desc())
+            .limit(limit)).scalars()
+        return list(dict.fromkeys(rows))
 
     def iter_active(self, batch_size: int = 5000) -> Iterator[TrackedRegistration]:
         """Every active registration, streamed in batches (for rebuilding the in-memory index on start)."""
@@ -79,19 +81,30 @@ class TrackedRegistrationRepository:
 
 
 class BlockingLocks:
-    """Serialises verdict transactions that share a lock key, across consumer processes."""
+    """Serialises verdict transactions that share a lock key, across consumer processes.
+
+    PostgreSQL transaction-level advisory locks: one statement, no rows written, released at commit or
+    rollback. Keys become 64-bit numbers; two keys that collide only serialise two unrelated verdicts.
+    """
 
     def __init__(self, connection: Connection):
         self._connection = connection
 
     def acquire(self, keys: Iterable[str]) -> None:
-        wanted = sorted({k for k in keys if len(k) <= KEY_LENGTH})  # one global order: no lock-order deadlocks
-        if not wanted or self._connection.dialect.name != "postgresql":
+        if self._connection.dialect.name != "postgresql":
             return  # SQLite's BEGIN IMMEDIATE (shared/db.py) already serialises every writer
-        self._connection.execute(postgresql.insert(blocking_locks).values([{"key": k} for k in wanted])
-                                 .on_conflict_do_nothing())
-        self._connection.execute(sa.select(blocking_locks.c.key).where(blocking_locks.c.key.in_(wanted))
-                                 .order_by(blocking_locks.c.key).with_for_update()).all()
+        # One global order (by number) so that two transactions never wait for each other's next lock.
+        numbers = sorted({lock_number(k) for k in keys})
+        if numbers:
+            self._connection.execute(_ADVISORY_LOCKS, {"numbers": numbers})
+
+
+_ADVISORY_LOCKS = sa.text("SELECT pg_advisory_xact_lock(n) FROM unnest(CAST(:numbers AS bigint[])) AS n")
+
+
+def lock_number(key: str) -> int:
+    """A stable signed 64-bit number for a lock key (the same in every process and release)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class CaseRepository:

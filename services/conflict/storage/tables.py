@@ -1,4 +1,4 @@
-"""The conflict database: tracked registrations and their blocking keys, cases, key locks, outbox and inbox."""
+"""The conflict database: tracked registrations and their blocking keys, cases, outbox and inbox."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,13 +28,6 @@ registration_keys = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_registration_keys_key_recorded", "key", "recorded_at"),
     sa.Index("ix_registration_keys_deal", "deal_id"),
-)
-
-# One row per lock key. Verdict transactions lock the rows of their keys (SELECT ... FOR UPDATE), so two
-# registrations that could match are judged one after the other, whichever consumer process holds them.
-blocking_locks = sa.Table(
-    "blocking_locks", metadata,
-    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
 )
 
 cases = sa.Table(

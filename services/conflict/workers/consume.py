@@ -5,9 +5,13 @@ On start it rebuilds the in-memory match index from the database, then keeps it 
 from services.conflict import handlers
 from services.conflict.bootstrap import bootstrap
 from shared.config import Settings
+from shared.db import PlannerStatistics
 from shared.logging import configure_logging
 from shared.topics import DEALS_REGISTRATIONS
 from shared.workers import run_consumer
+
+# The tables every verdict reads by key and writes to (the outbox is the relay's to read).
+GROWING_TABLES = ("registrations", "registration_keys", "cases", "processed_events", "outbox")
 
 
 def main() -> None:
@@ -17,7 +21,8 @@ def main() -> None:
     run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
-                 faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory))
+                 faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),
+                 between_batches=PlannerStatistics(conflict.engine, GROWING_TABLES).refresh)
 
 
 if __name__ == "__main__":

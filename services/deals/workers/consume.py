@@ -2,9 +2,13 @@
 from services.deals import handlers
 from services.deals.bootstrap import bootstrap
 from shared.config import Settings
+from shared.db import PlannerStatistics
 from shared.logging import configure_logging
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
 from shared.workers import run_consumer
+
+# Registrations grow with every submission; the consumer and the API read them by key.
+GROWING_TABLES = ("registrations", "processed_events", "outbox")
 
 
 def main() -> None:
@@ -13,7 +17,8 @@ def main() -> None:
     deals = bootstrap(settings)
     run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
                  group=settings.consumer_group, uow_factory=deals.uow_factory,
-                 handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults)
+                 handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults,
+                 between_batches=PlannerStatistics(deals.engine, GROWING_TABLES).refresh)
 
 
 if __name__ == "__main__":

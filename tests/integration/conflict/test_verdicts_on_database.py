@@ -116,13 +116,27 @@ def test_parallel_consumers_with_their_own_indexes_open_exactly_one_case_per_ove
             assert a.case_id and a.case_id == b.case_id, "both registrations of a pair share one case"
 
 
-def test_the_lock_rows_exist_only_for_the_keys_used(engine):
+def test_a_verdict_holds_its_key_locks_until_it_commits(postgres_url):
+    """PostgreSQL only: SQLite serialises every writer with BEGIN IMMEDIATE, so it needs no key locks."""
     import sqlalchemy as sa
 
-    from services.conflict.storage.tables import blocking_locks
+    from services.conflict.storage.repository import lock_number
+    upgrade_to_head(postgres_url, MIGRATIONS)
+    engine = create_engine(postgres_url)
     data = deal(customer={"name": "Lockstep AS", "country": "NO", "tax_id": "NO 999 888 777"})
-    judge(engine, data, OverlapDetector())
-    with engine.connect() as connection:
-        keys = set(connection.execute(sa.select(blocking_locks.c.key)).scalars())
-    expected = set() if engine.dialect.name == "sqlite" else {"country:NO", "tax:999888777"}
-    assert keys == expected, "SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL locks one row per key"
+    detector = OverlapDetector()
+    registration = handlers.TrackedRegistration.from_event(submitted(data).data)
+    keys = detector.lock_keys(registration)
+    assert keys == ["country:NO", "tax:999888777"]
+
+    def free_elsewhere(key: str) -> bool:
+        with engine.connect() as other:  # try-lock in a short transaction of its own, released at its end
+            return other.execute(sa.text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": lock_number(key)}).scalar()
+
+    with ConflictUnitOfWork(engine) as uow:
+        uow.locks.acquire(keys)
+        assert not free_elsewhere("country:NO") and not free_elsewhere("tax:999888777")
+        assert free_elsewhere("country:SE"), "only the verdict's own keys are locked"
+        uow.commit()
+    assert free_elsewhere("country:NO"), "the commit releases them"
+    engine.dispose()

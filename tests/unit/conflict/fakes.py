@@ -45,13 +45,10 @@ class FakeRegistrations:
         assert registration.deal_id in self._db.registrations
         self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
 
-    def ids_by_keys(self, keys, *, statuses, recorded_since=None, limit=500) -> list[str]:
+    def ids_by_keys(self, keys, *, limit=500) -> list[str]:
         found: dict[str, dt.datetime] = {}
         for key in keys:
-            for deal_id, at in self._db.keys.get(key, {}).items():
-                if self._db.registrations[deal_id].status in statuses and (
-                        recorded_since is None or at >= recorded_since):
-                    found[deal_id] = at
+            found.update(self._db.keys.get(key, {}))
         return sorted(found, key=found.get, reverse=True)[:limit]
 
     def iter_active(self):
