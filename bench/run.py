@@ -77,16 +77,18 @@ def main() -> int:
     quick_args = {
         "catalog": ["--listings", "1000", "--duration", "5"],
         "deals": ["--duration", "5"],
-        "verdict": ["--rate", "50", "--seconds", "10"],
+        "verdict": ["--rate", "50", "--seconds", "10", "--warmup", "3"],
         "match": ["--size", "100000", "--queries", "1000"],
     }
     figures: dict = {}
     latencies: list[float] = []
+    series: list = []
     for name in PARTS:
         if args.only and name not in args.only:
             continue
         part = run_part(name, quick_args[name] if args.quick else [], args.quick)
         latencies = part.pop("verdict_latencies_ms", latencies)
+        series = part.pop("verdict_series", series)
         figures.update({k: v for k, v in part.items() if isinstance(v, (int, float, str))})
     if not args.only or "quality" in args.only:
         figures.update(matching_quality())
@@ -94,7 +96,7 @@ def main() -> int:
     figures["quick"] = bool(args.quick)
     (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
     print_table(figures)
-    plot(figures, latencies, RESULTS / "latest.png")
+    plot(figures, latencies, series, RESULTS / "latest.png")
     print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
     return 0
 
@@ -121,13 +123,13 @@ def print_table(figures: dict) -> None:
         print(f"{name:24s} {shown:>12s}  {target:30s} {verdict}{ratio}")
 
 
-def plot(figures: dict, latencies: list[float], path: Path) -> None:
+def plot(figures: dict, latencies: list[float], series: list, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5))
     if latencies:
         left.hist(latencies, bins=60, color="#3b7dd8")
         for label, key, colour in (("p50", "verdict_p50_ms", "green"), ("p99", "verdict_p99_ms", "red")):
@@ -138,6 +140,13 @@ def plot(figures: dict, latencies: list[float], path: Path) -> None:
     left.set_title("Submit-to-verdict latency (ms)")
     left.set_xlabel("ms")
     left.set_ylabel("registrations")
+    if series:  # when in the run the slow verdicts happened: a stall shows as a spike
+        middle.scatter([at for at, _ in series], [ms for _, ms in series], s=3, color="#3b7dd8")
+        middle.axhline(500, color="grey", linestyle=":", label="p99 target 500 ms")
+        middle.legend()
+    middle.set_title("Verdict latency over the run")
+    middle.set_xlabel("seconds since the first submission")
+    middle.set_ylabel("ms")
     names = ["baseline_insert_rps", "deals_submit_rps", "baseline_json_rps", "catalog_search_rps", "catalog_304_rps"]
     values = [figures.get(n, 0) or 0 for n in names]
     colours = ["#999999", "#3b7dd8", "#999999", "#3b7dd8", "#3b7dd8"]

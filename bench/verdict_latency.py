@@ -3,6 +3,10 @@
 Latency is measured on the server's clocks: from the registration's `submitted_at` (set just before the 201)
 to the history entry written when its verdict was applied in deals. About one in five registrations overlaps
 an earlier one, so both verdict kinds (cleared and case) are in the mix.
+
+The measured registrations follow a warm-up at the same rate (default 10 s, reported as verdict_warmup_s):
+the first seconds after a stack starts measure consumer-group joins and cold caches, not the steady state.
+`verdict_series` keeps each latency with its submission time, so a stall anywhere in the run stays visible.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def _parse(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> dict:
+def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2, warmup_s: float = 10.0) -> dict:
     admin = bearer("admin")
     catalog, deals = stack.url("catalog"), stack.url("deals")
     listing = requests.post(catalog + "/v1/listings", headers=admin, json={
@@ -37,7 +41,19 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
     close = (dt.date.today() + dt.timedelta(days=60)).isoformat()
     probe = {"customer": {"name": "Probe Ltd", "country": "GB"}, "products": [listing["id"]],
              "amount": {"amount": "1.00", "currency": "USD"}, "expected_close": close}
-    wait_until(lambda: requests.post(deals + "/v1/deals", headers=partners[0], json=probe).status_code == 201, 30)
+    probe_ids: list[str] = []
+
+    def submit_probe() -> bool:
+        response = requests.post(deals + "/v1/deals", headers=partners[0], json=probe)
+        if response.status_code == 201:
+            probe_ids.append(response.json()["id"])
+        return bool(probe_ids)
+
+    wait_until(submit_probe, 30)
+    # Steady state is the point: the consumers have joined their groups once the probe has its verdict.
+    progress("waiting for the probe's verdict (consumers joined and caught up) ...")
+    wait_until(lambda: requests.get(deals + f"/v1/deals/{probe_ids[0]}", headers=partners[0]).json()["status"]
+               != "submitted", 60, interval_s=0.2)
 
     customers: list[dict] = []
     rng = random.Random(7)
@@ -57,24 +73,27 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
         response = session.post(deals + "/v1/deals", headers=partners[index % len(partners)], json=body, timeout=10)
         return response.json()["id"] if response.status_code == 201 else None
 
+    warmup = int(rate * warmup_s)
     total = int(rate * seconds)
-    progress(f"submitting {total} registrations at {rate:.0f}/s for {seconds:.0f}s ...")
+    progress(f"warming up: {warmup} registrations at {rate:.0f}/s for {warmup_s:.0f}s (not measured), then "
+             f"{total} measured ones at {rate:.0f}/s for {seconds:.0f}s ...")
     futures = []
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
-        for index in range(total):
+        for index in range(warmup + total):  # one steady schedule: the measured part follows without a pause
             due = started + index / rate
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             futures.append(pool.submit(submit, index))
             if index and index % int(rate * 10) == 0:
-                progress(f"  {index}/{total} sent")
-    ids = [f.result() for f in futures]
+                progress(f"  {index}/{warmup + total} sent")
+    ids = [f.result() for f in futures[warmup:]]
     acknowledged = [i for i in ids if i]
-    progress(f"{len(acknowledged)}/{total} acknowledged; collecting verdicts ...")
+    progress(f"{len(acknowledged)}/{total} measured ones acknowledged; collecting verdicts ...")
 
     latencies = []
+    series: list[tuple[float, float]] = []  # (submitted at, latency ms): shows when in the run the slow ones were
     session = requests.Session()
     desk = bearer("desk")
     wanted = set(acknowledged)
@@ -91,7 +110,9 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
             for deal in page["items"]:
                 if deal["id"] in wanted and deal["status"] != "submitted":
                     verdict = next(h for h in deal["history"] if h["status"] != "submitted")
-                    latencies.append((_parse(verdict["at"]) - _parse(deal["submitted_at"])).total_seconds() * 1000)
+                    submitted_at = _parse(deal["submitted_at"])
+                    latencies.append((_parse(verdict["at"]) - submitted_at).total_seconds() * 1000)
+                    series.append((submitted_at.timestamp(), latencies[-1]))
                     wanted.discard(deal["id"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -106,19 +127,29 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2) -> di
         "verdict_count": len(latencies),
         "verdict_missing": len(pending),
         "verdict_rate_per_s": rate,
+        "verdict_warmup_s": warmup_s,
         "verdict_latencies_ms": latencies,
+        "verdict_series": _relative(series),
     }
+
+
+def _relative(series: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if not series:
+        return []
+    start = min(at for at, _ in series)
+    return sorted((round(at - start, 3), round(latency, 1)) for at, latency in series)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup", type=float, default=10, help="seconds at the same rate before measuring")
     parser.add_argument("--json")
     args = parser.parse_args()
     with postgres_stack() as stack:
-        result = run(stack, rate=args.rate, seconds=args.seconds)
-    summary = {k: v for k, v in result.items() if k != "verdict_latencies_ms"}
+        result = run(stack, rate=args.rate, seconds=args.seconds, warmup_s=args.warmup)
+    summary = {k: v for k, v in result.items() if k not in ("verdict_latencies_ms", "verdict_series")}
     print(json.dumps(summary, indent=2))
     if args.json:
         with open(args.json, "w") as out:

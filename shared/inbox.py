@@ -38,15 +38,27 @@ class Inbox:
         self._table = table
 
     def mark_processed(self, event: CloudEvent, topic: str) -> bool:
-        """Record the event id; False when it was already processed (so the caller applies nothing)."""
-        exists = self._connection.execute(
-            sa.select(self._table.c.event_id).where(self._table.c.event_id == event.id)).first()
-        if exists:
-            return False
-        # The primary key still guards a race between two consumers: the loser's transaction fails and retries.
-        self._connection.execute(self._table.insert().values(
-            event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow()))
-        return True
+        """Record the event id; False when it was already processed (so the caller applies nothing).
+
+        One statement: insert unless the id is there, and say whether it inserted. The primary key also
+        settles a race between two consumers: the later insert waits for the earlier transaction and then
+        inserts nothing.
+        """
+        insert = _insert_for(self._connection.dialect.name)(self._table).values(
+            event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow())
+        inserted = self._connection.execute(
+            insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(self._table.c.event_id)).first()
+        return inserted is not None
+
+
+def _insert_for(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise RuntimeError(f"the inbox needs INSERT ... ON CONFLICT, which {dialect} lacks here")
+    return insert
 
 
 EventHandler = Callable[..., None]  # handler(event, *, uow)

@@ -37,8 +37,8 @@ class TrackedRegistrationRepository:
             deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration)))
         rows = [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at}
                 for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
-        if rows:
-            self._connection.execute(registration_keys.insert(), rows)
+        if rows:  # one multi-row INSERT: one statement instead of one per key
+            self._connection.execute(registration_keys.insert().values(rows))
 
     def remove(self, deal_id: str) -> None:
         """Forget a registration and its keys (it is about to be judged again after an amendment)."""
