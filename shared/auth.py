@@ -5,6 +5,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import time
 import uuid
 from typing import Callable
 
@@ -57,9 +58,14 @@ def parse_ttl(text: str) -> dt.timedelta:
 
 
 class TokenService:
-    def __init__(self, secret: str, issuer: str = "dealgate"):
+    def __init__(self, secret: str, issuer: str = "dealgate", *, cache_size: int = 4096,
+                 clock: Callable[[], float] = time.time):
         self._secret = secret
         self._issuer = issuer
+        self._clock = clock
+        # A client sends the same token with every request: checking its signature and claims once is enough,
+        # as long as each use still checks the expiry. Failures are never cached (they raise).
+        self._checked = functools.lru_cache(maxsize=cache_size)(self._check)
 
     def issue(self, role: str, *, partner_id: str | None = None, channel: str | None = None,
               ttl: dt.timedelta = dt.timedelta(hours=1), sub: str | None = None) -> str:
@@ -86,6 +92,12 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        principal, expires_at = self._checked(token)
+        if self._clock() >= expires_at:
+            raise AuthError("the token has expired")
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=self._issuer,
                                 options={"require": ["exp", "sub", "role", "iss"]})
@@ -104,7 +116,7 @@ class TokenService:
             raise AuthError("the token carries a channel its role may not use")
         if role in DEFAULT_CHANNEL and channel is None:
             channel = DEFAULT_CHANNEL[role]
-        return Principal(sub=str(claims["sub"]), role=role, partner_id=partner_id, channel=channel)
+        return Principal(sub=str(claims["sub"]), role=role, partner_id=partner_id, channel=channel), float(claims["exp"])
 
 
 # --- Flask integration -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Idempotent consumption: each event's effect and its id commit together; the offset is committed after."""
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import traceback
@@ -44,21 +45,22 @@ class Inbox:
         settles a race between two consumers: the later insert waits for the earlier transaction and then
         inserts nothing.
         """
-        insert = _insert_for(self._connection.dialect.name)(self._table).values(
-            event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow())
         inserted = self._connection.execute(
-            insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(self._table.c.event_id)).first()
+            _insert_unless_present(self._table, self._connection.dialect.name),
+            dict(event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow())).first()
         return inserted is not None
 
 
-def _insert_for(dialect: str):
+@functools.cache
+def _insert_unless_present(table: sa.Table, dialect: str):
+    """Built once per table and dialect: SQLAlchemy then reuses its compiled form for every event."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         raise RuntimeError(f"the inbox needs INSERT ... ON CONFLICT, which {dialect} lacks here")
-    return insert
+    return insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
 
 
 EventHandler = Callable[..., None]  # handler(event, *, uow)

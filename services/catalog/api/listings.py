@@ -50,6 +50,29 @@ def _read_response(body: bytes | None, etag: str, status: int = 200) -> Response
     return response
 
 
+def _search_request_key() -> str:
+    """What a search page depends on besides the revision: who asks (their view of offers) and the query as
+    sent. Textually different spellings of one query get different ETags, which only costs a cache entry."""
+    arguments = "&".join(sorted(f"{name}={value}" for name, value in request.args.items(multi=True)))
+    return f"{_viewer().cache_key}\n{arguments}"
+
+
+@blp.before_request
+def answer_search_from_revision():
+    """Revalidations (If-None-Match) and pages already rendered are answered here, before the arguments are
+    even parsed: an ETag is only ever handed out for a query text that passed validation, for this viewer,
+    and the catalog revision says whether anything changed since. Authentication has already run (the app's
+    own before_request), so the viewer is known."""
+    if request.endpoint != "listings.Listings" or request.method != "GET":
+        return None
+    catalog = _catalog()
+    etag = page_etag(catalog.reader.revision(), _search_request_key())
+    if request.if_none_match and _still_current(etag):
+        return _read_response(None, etag, 304)
+    body = catalog.page_cache.get(etag)
+    return _read_response(body, etag) if body is not None else None
+
+
 @blp.route("")
 class Listings(MethodView):
     @allow_anonymous
@@ -75,20 +98,15 @@ class Listings(MethodView):
         query = ListingQuery(terms=tuple(query_terms(args.get("q"))), category=args.get("category"),
                              channel=args.get("channel"), region=args.get("region"), status=args.get("status"),
                              limit=args["limit"], after=after)
-        viewer = _viewer()
-        request_key = f"{viewer.cache_key}\n{query!r}"
+        # Revalidations and cached pages never get here (answer_search_from_revision): run the search.
         catalog = _catalog()
-        # Revalidation and repeated reads are answered from the revision alone, without running the search.
-        etag = page_etag(catalog.reader.revision(), request_key)
-        if _still_current(etag):
+        page = handlers.search_listings(query, _viewer(), reader=catalog.reader)
+        etag = page_etag(page.revision, _search_request_key())
+        body = json.dumps({"items": page.items, "next_cursor": encode_cursor(page.next_after)},
+                          separators=(",", ":")).encode()
+        catalog.page_cache.put(etag, body)
+        if _still_current(etag):  # written and searched again since the hook looked: still the same page
             return _read_response(None, etag, 304)
-        body = catalog.page_cache.get(etag)
-        if body is None:
-            page = handlers.search_listings(query, viewer, reader=catalog.reader)
-            etag = page_etag(page.revision, request_key)
-            body = json.dumps({"items": page.items, "next_cursor": encode_cursor(page.next_after)},
-                              separators=(",", ":")).encode()
-            catalog.page_cache.put(etag, body)
         return _read_response(body, etag)
 
     @admin_only

@@ -33,7 +33,7 @@ class TrackedRegistrationRepository:
 
     def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
         """Record a newly judged registration and file it under its blocking keys."""
-        self._connection.execute(registrations.insert().values(
+        self._connection.execute(registrations.insert(), dict(  # one compiled statement for every verdict
             deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration)))
         rows = [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at}
                 for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]

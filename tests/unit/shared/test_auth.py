@@ -57,6 +57,25 @@ def test_alg_none_and_tampered_payload_are_refused():
         tokens.verify(".".join([header, other, signature]))
 
 
+def test_a_token_checked_once_still_expires_on_time():
+    now = [dt.datetime.now(dt.timezone.utc).timestamp()]
+    tokens = TokenService(SECRET, clock=lambda: now[0])
+    token = tokens.issue("partner", partner_id="p-1", ttl=dt.timedelta(minutes=5))
+    assert tokens.verify(token).partner_id == "p-1"
+    assert tokens.verify(token).partner_id == "p-1", "the second use is served from the cache of checked tokens"
+    now[0] += 5 * 60 + 1
+    with pytest.raises(AuthError, match="expired"):
+        tokens.verify(token)
+
+
+def test_a_refused_token_is_refused_again_not_remembered_as_good():
+    tokens = TokenService(SECRET)
+    forged = _forge({}, key="another-secret-0123456789abcdef0123456789")
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            tokens.verify(forged)
+
+
 def test_ttl_parsing():
     assert parse_ttl("90m") == dt.timedelta(minutes=90)
     assert parse_ttl("7d") == dt.timedelta(days=7)
