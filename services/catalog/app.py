@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.catalog.api.listings import blp as listings_blueprint
+from services.catalog.api.revalidation import SearchRevalidation
 from services.catalog.bootstrap import Catalog, bootstrap
 from shared.config import Settings
 from shared.http import create_base_app, database_check, kafka_check
@@ -25,4 +26,5 @@ def create_app(config: dict | None = None, *, catalog: Catalog | None = None) ->
     )
     app.extensions["dealgate"] = catalog
     api.register_blueprint(listings_blueprint)
+    app.wsgi_app = SearchRevalidation(app.wsgi_app, revision=catalog.reader.revision, tokens=catalog.tokens)
     return app

@@ -13,6 +13,7 @@ from services.catalog.api.caching import (NO_STORE, PRIVATE_CACHE_CONTROL, PUBLI
                                           encode_cursor, listing_etag, page_etag)
 from services.catalog.api.schemas import (ListingCreateSchema, ListingPageSchema, ListingPatchSchema,
                                           ListingQuerySchema, ListingSchema)
+from services.catalog.api.revalidation import search_request_key, viewer_of
 from services.catalog.domain.search import ListingQuery, Viewer, query_terms
 from shared.auth import allow_anonymous, current_principal, require_roles, roles_required
 
@@ -31,10 +32,7 @@ def _catalog():
 
 
 def _viewer() -> Viewer:
-    principal = current_principal()
-    if principal is None:
-        return Viewer.anonymous()
-    return Viewer.of(role=principal.role, partner_id=principal.partner_id, subject=principal.sub)
+    return viewer_of(current_principal())
 
 
 def _still_current(etag: str) -> bool:
@@ -51,18 +49,15 @@ def _read_response(body: bytes | None, etag: str, status: int = 200) -> Response
 
 
 def _search_request_key() -> str:
-    """What a search page depends on besides the revision: who asks (their view of offers) and the query as
-    sent. Textually different spellings of one query get different ETags, which only costs a cache entry."""
-    arguments = "&".join(sorted(f"{name}={value}" for name, value in request.args.items(multi=True)))
-    return f"{_viewer().cache_key}\n{arguments}"
+    return search_request_key(_viewer(), request.query_string.decode("latin-1"))  # WSGI's QUERY_STRING text
 
 
 @blp.before_request
 def answer_search_from_revision():
-    """Revalidations (If-None-Match) and pages already rendered are answered here, before the arguments are
-    even parsed: an ETag is only ever handed out for a query text that passed validation, for this viewer,
-    and the catalog revision says whether anything changed since. Authentication has already run (the app's
-    own before_request), so the viewer is known."""
+    """Pages already rendered (and revalidations the SearchRevalidation middleware left to the app) are
+    answered here, before the arguments are even parsed: an ETag is only ever handed out for a query text that
+    passed validation, for this viewer, and the catalog revision says whether anything changed since.
+    Authentication has already run (the app's own before_request), so the viewer is known."""
     if request.endpoint != "listings.Listings" or request.method != "GET":
         return None
     catalog = _catalog()

@@ -75,6 +75,35 @@ def test_a_repeated_search_answers_304_until_the_catalog_changes(client, token):
     assert changed.status_code == 200 and len(changed.json["items"]) == 2
 
 
+def test_revalidations_answered_before_flask_keep_headers_metrics_and_viewers_apart(client, token):
+    """SearchRevalidation answers these in front of the app: same 304, same headers, counted the same way."""
+    from shared.metrics import http_metrics
+
+    admin, partner = token("admin"), token("partner", partner_id="acme")
+    published(client, admin, title="Nimbus Relay")
+    counted = http_metrics()[0].labels("catalog", "GET", "/v1/listings", 304)
+    before = counted._value.get()
+    anonymous = client.get("/v1/listings?q=nimbus&limit=5")
+    again = client.get("/v1/listings?limit=5&q=nimbus",  # the same parameters in another order: the same page
+                       headers={"If-None-Match": anonymous.headers["ETag"], "X-Correlation-ID": "trace-1"})
+    assert again.status_code == 304 and again.headers["ETag"] == anonymous.headers["ETag"]
+    assert again.headers["Cache-Control"].startswith("public") and again.headers["X-Correlation-ID"] == "trace-1"
+    assert client.get("/v1/listings?q=nimbus&limit=5",
+                      headers={"If-None-Match": anonymous.headers["ETag"]}).headers["X-Correlation-ID"]
+    assert counted._value.get() == before + 2
+
+    # A partner's view of offers differs from the public one: the anonymous ETag is not current for them.
+    mine = client.get("/v1/listings?q=nimbus&limit=5", headers={**partner, "If-None-Match": anonymous.headers["ETag"]})
+    assert mine.status_code == 200 and mine.headers["Cache-Control"] == "private, no-cache"
+    revalidated = client.get("/v1/listings?q=nimbus&limit=5", headers={**partner, "If-None-Match": mine.headers["ETag"]})
+    assert revalidated.status_code == 304 and revalidated.headers["Cache-Control"] == "private, no-cache"
+
+    # Doubt goes to the app, which explains itself: a bad token is a 401 even with a current ETag.
+    refused = client.get("/v1/listings?q=nimbus&limit=5", headers={"Authorization": "Bearer nonsense",
+                                                                   "If-None-Match": mine.headers["ETag"]})
+    assert refused.status_code == 401 and refused.content_type == "application/problem+json"
+
+
 def test_reads_with_a_token_are_private_to_the_caller(client, token):
     published(client, token("admin"))
     response = client.get("/v1/listings", headers=token("partner", partner_id="acme"))
