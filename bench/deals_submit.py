@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                "deals_submit_rounds_rps": [round(r, 1) for r in rounds["deals"]],
                "baseline_insert_rounds_rps": [round(r, 1) for r in rounds["baseline"]],
                "http_workers": int(os.environ.get("DEALGATE_HTTP_WORKERS", "3")),
-               "http_threads": int(os.environ.get("DEALGATE_HTTP_THREADS", "4"))}
+               "http_threads": int(os.environ.get("DEALGATE_HTTP_THREADS", "2"))}
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

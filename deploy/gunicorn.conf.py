@@ -4,7 +4,9 @@ import shutil
 
 workers = int(os.environ.get("DEALGATE_HTTP_WORKERS", "3"))
 worker_class = "gthread"
-threads = int(os.environ.get("DEALGATE_HTTP_THREADS", "4"))
+# Two threads per worker: requests mostly run Python, and with four threads the workers' GIL contention cost
+# POST /v1/deals about a fifth of its throughput on two cores (bench/deals_submit.py, 4 vs 2 threads).
+threads = int(os.environ.get("DEALGATE_HTTP_THREADS", "2"))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
