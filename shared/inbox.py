@@ -222,11 +222,15 @@ class EventConsumer:
             try:
                 self.run_once()
                 backoff = 0.2
-                self._between_batches()
             except Exception as exc:  # noqa: BLE001 - keep consuming through broker and database outages
                 log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
+                continue
+            try:
+                self._between_batches()
+            except Exception as exc:  # noqa: BLE001 - housekeeping must never stop consumption
+                log.warning("consumer.between_batches_failed", error=str(exc)[:300])
 
     def close(self) -> None:
         self._subscription.close()
