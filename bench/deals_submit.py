@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                "deals_submit_ratio": round(submit / baseline, 3),
                "deals_submit_rounds_rps": [round(r, 1) for r in rounds["deals"]],
                "baseline_insert_rounds_rps": [round(r, 1) for r in rounds["baseline"]],
-               "http_workers": int(os.environ.get("DEALGATE_HTTP_WORKERS", "3")),
-               "http_threads": int(os.environ.get("DEALGATE_HTTP_THREADS", "2"))}
+               "http_workers": int(os.environ.get("DEALGATE_HTTP_WORKERS", str(2 * (os.cpu_count() or 1) + 1))),
+               "http_threads": int(os.environ.get("DEALGATE_HTTP_THREADS", "1"))}
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -2,11 +2,12 @@
 import os
 import shutil
 
-workers = int(os.environ.get("DEALGATE_HTTP_WORKERS", "3"))
+# Processes rather than threads: a request here is mostly Python, so threads of one worker wait for each
+# other's GIL. Measured with bench/deals_submit.py on two cores: 3 workers x 4 threads ~1,000 submissions/s,
+# 3 x 2 ~1,250/s, 5 x 1 ~1,400/s (the bare-Flask baselines gain less, being lighter per request).
+workers = int(os.environ.get("DEALGATE_HTTP_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
 worker_class = "gthread"
-# Two threads per worker: requests mostly run Python, and with four threads the workers' GIL contention cost
-# POST /v1/deals about a fifth of its throughput on two cores (bench/deals_submit.py, 4 vs 2 threads).
-threads = int(os.environ.get("DEALGATE_HTTP_THREADS", "2"))
+threads = int(os.environ.get("DEALGATE_HTTP_THREADS", "1"))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

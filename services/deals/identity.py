@@ -31,6 +31,7 @@ def _extractor():
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+@functools.lru_cache(maxsize=8192)  # a pure function, called 3 times per submission (validation, normalising, keys)
 def registrable_domain(pasted: str) -> str:
     """The registrable domain (eTLD+1) of what people paste: "https://www.ACME.co.uk/about" -> "acme.co.uk"."""
     text = pasted.strip()

@@ -125,3 +125,20 @@ def test_a_clean_batch_commits_once_and_a_bad_one_falls_back_to_one_by_one(tmp_p
     consumer.run_once()
     assert effect_count(engine, "fine") == 1 and effect_count(engine, "bad") == 0
     assert len(bus.messages("topic.a.dlq")) == 1, "the bad one alone is dead-lettered"
+
+
+def test_a_poll_hands_messages_over_in_the_order_they_arrived_across_partitions():
+    from shared.bus import Message, in_arrival_order
+
+    bus = InMemoryBus()
+    keys = [f"deal-{n}" for n in range(40)]  # spread over the topic's partitions by their hash
+    for key in keys:
+        bus.publisher().publish([OutgoingMessage("topic.a", key, key.encode())])
+    polled = bus.subscribe(["topic.a"], "g").poll()
+    assert len({m.partition for m in polled}) > 1, "the keys landed in several partitions"
+    assert [m.key for m in polled] == keys, "judged first come, first served, not partition by partition"
+
+    # Each partition keeps its own order even where timestamps disagree (a republished message, say).
+    partition_0 = [Message("t", 0, 0, "a", b"", [], 5), Message("t", 0, 1, "b", b"", [], 3)]
+    partition_1 = [Message("t", 1, 0, "c", b"", [], 4)]
+    assert [m.key for m in in_arrival_order([partition_0, partition_1])] == ["c", "a", "b"]
