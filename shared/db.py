@@ -1,6 +1,7 @@
 """Engines for SQLite (WAL, the embedded default) and PostgreSQL, and Alembic upgrades run from code."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -72,8 +73,9 @@ class PlannerStatistics:
 
     Autovacuum looks once a minute. A table that grows from empty in that minute keeps the plans made while
     it was tiny: sequential scans, and a statement psycopg prepared keeps its cached generic plan until the
-    table is analyzed again (the conflict consumer's key lookup scanned 20,000 rows per call that way). A
-    consumer calls `refresh` between batches; it checks at most every `every_s` seconds, with one query.
+    table is analyzed again (the conflict consumer's key lookup scanned 20,000 rows per call that way).
+    Consumers run `keep_fresh` in a background thread (an ANALYZE of a big table takes tens of milliseconds,
+    which the consumer's own loop should not wait for); it checks every `every_s` seconds, with one query.
     """
 
     def __init__(self, engine: Engine, tables: Iterable[str], *, every_s: float = 5.0, min_changes: int = 200,
@@ -102,6 +104,21 @@ class PlannerStatistics:
                 connection.exec_driver_sql(f'ANALYZE "{table}"')  # names come from pg_stat_user_tables
                 connection.commit()
         return stale
+
+
+    def keep_fresh(self, stop: threading.Event) -> None:
+        """Refresh until `stop` is set; a database outage only postpones it."""
+        import structlog
+
+        log = structlog.get_logger(__name__)
+        while not stop.wait(self._every_s):
+            try:
+                analyzed = self.refresh()
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again later
+                log.warning("planner_statistics.refresh_failed", error=str(exc)[:300])
+                continue
+            if analyzed:
+                log.info("planner_statistics.analyzed", tables=analyzed)
 
 
 def upgrade_to_head(database_url: str, migrations_dir: Path) -> None:

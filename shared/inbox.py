@@ -79,7 +79,7 @@ class EventConsumer:
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
                  retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None,
-                 batch_size: int = 50, between_batches: Callable[[], object] | None = None):
+                 batch_size: int = 50):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -91,7 +91,6 @@ class EventConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
         self._batch_size = batch_size
-        self._between_batches = between_batches or (lambda: None)
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -226,11 +225,6 @@ class EventConsumer:
                 log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
-                continue
-            try:
-                self._between_batches()
-            except Exception as exc:  # noqa: BLE001 - housekeeping must never stop consumption
-                log.warning("consumer.between_batches_failed", error=str(exc)[:300])
 
     def close(self) -> None:
         self._subscription.close()

@@ -70,10 +70,10 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
                  handlers: dict, stop: threading.Event | None = None,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None, faults: dict | None = None,
                  prepare: Callable[[], None] | None = None,
-                 between_batches: Callable[[], object] | None = None) -> None:
+                 background: tuple[Callable[[threading.Event], None], ...] = ()) -> None:
     """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
     database answers, so a worker started during a database restart waits instead of crashing.
-    `between_batches` (e.g. PlannerStatistics.refresh) runs after each polled batch."""
+    Each of `background` (e.g. PlannerStatistics.keep_fresh) runs in a daemon thread until the stop."""
     stop = stop or stop_on_signals()
     if prepare is not None and not _retry_until_done(prepare, "consumer.prepare_failed", stop):
         return
@@ -90,9 +90,12 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
 
     consumer = EventConsumer(subscription=subscription, uow_factory=uow_factory, handlers=handlers,
                              dlq_publisher_factory=dlq_publisher_factory or bus.publisher, service=service,
-                             on_applied=applied, on_dead_letter=dead_lettered, between_batches=between_batches,
+                             on_applied=applied, on_dead_letter=dead_lettered,
                              after_commit_before_offset=crash_after(
                                  (faults or {}).get("consumer_exit_after_commit"), "database commit"))
+    for task in background:
+        threading.Thread(target=task, args=(stop,), name=getattr(task, "__name__", "background"),
+                         daemon=True).start()
     log.info("consumer.started", topics=topics, group=group)
     try:
         consumer.run(stop)

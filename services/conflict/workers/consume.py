@@ -22,7 +22,7 @@ def main() -> None:
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),
-                 between_batches=PlannerStatistics(conflict.engine, GROWING_TABLES).refresh)
+                 background=(PlannerStatistics(conflict.engine, GROWING_TABLES).keep_fresh,))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def main() -> None:
     run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
                  group=settings.consumer_group, uow_factory=deals.uow_factory,
                  handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults,
-                 between_batches=PlannerStatistics(deals.engine, GROWING_TABLES).refresh)
+                 background=(PlannerStatistics(deals.engine, GROWING_TABLES).keep_fresh,))
 
 
 if __name__ == "__main__":

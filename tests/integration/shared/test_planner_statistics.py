@@ -53,3 +53,21 @@ def test_a_table_that_grew_is_analyzed_once_and_then_left_alone(postgres_url):
 def test_on_sqlite_it_does_nothing(sqlite_url):
     engine = create_engine(sqlite_url)
     assert PlannerStatistics(engine, ["anything"]).refresh() == []
+
+
+def test_keep_fresh_analyzes_in_the_background_until_stopped(postgres_url):
+    import threading
+    import time
+
+    engine = create_engine(postgres_url)
+    _table_with_rows(engine, 2000)
+    stop = threading.Event()
+    worker = threading.Thread(target=PlannerStatistics(engine, ["growing"], every_s=0.05).keep_fresh, args=(stop,))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while _estimated_rows(engine) != 2000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    worker.join(timeout=5)
+    assert _estimated_rows(engine) == 2000 and not worker.is_alive()
+    engine.dispose()
