@@ -23,9 +23,9 @@ from services.conflict.matching import CustomerProfile, IndexedRegistration, Mat
 from services.conflict.matching.scoring import normalise_country, profile_domains
 
 log = structlog.get_logger(__name__)
-# Newest registrations read per lookup: selective keys hold a few each, so this bounds only the odd customer
+# Newest registrations read per key: selective keys hold a few each, so this bounds only the odd customer
 # with hundreds of ended registrations (the newest of them are the ones a verdict mentions).
-KEY_LOOKUP_LIMIT = 200
+KEY_LOOKUP_LIMIT = 50
 
 
 @dataclasses.dataclass
@@ -91,7 +91,7 @@ class OverlapDetector:
         # Only keys selective enough to be worth scoring: a hot name token would make this lookup grow with
         # the table, and the index would not score its registrations anyway.
         keys = self.index.selective_keys(self.index.lookup_keys(profile))
-        filed = uow.registrations.ids_by_keys(keys, limit=KEY_LOOKUP_LIMIT)
+        filed = uow.registrations.ids_by_keys(keys, per_key=KEY_LOOKUP_LIMIT)
         unknown = [deal_id for deal_id in filed if deal_id not in self.index and deal_id != registration.deal_id]
         ended = []
         for other in uow.registrations.get_many(unknown).values():

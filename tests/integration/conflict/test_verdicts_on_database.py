@@ -140,3 +140,25 @@ def test_a_verdict_holds_its_key_locks_until_it_commits(postgres_url):
         uow.commit()
     assert free_elsewhere("country:NO"), "the commit releases them"
     engine.dispose()
+
+
+def test_a_key_crowded_with_older_registrations_does_not_hide_a_rarer_keys_match(engine):
+    """Another process filed a registration under a rare key; a hot key's newer rows must not push it out."""
+    import datetime as dt
+
+    from services.conflict.domain.model import TrackedRegistration
+
+    rare = deal(customer={"name": "Quietfield Ltd", "country": "GB", "domain": f"{unique('quiet')}.co.uk"})
+    now = dt.datetime.now(dt.timezone.utc)
+    with ConflictUnitOfWork(engine) as uow:
+        uow.registrations.add(TrackedRegistration.from_event(submitted(rare).data),
+                              keys=["dom:rare-example.co.uk", "tok:crowded"], recorded_at=now)
+        for n in range(120):  # newer registrations, all under the crowded key only
+            crowd = deal(customer={"name": f"Crowd {n} Ltd", "country": "GB"})
+            uow.registrations.add(TrackedRegistration.from_event(submitted(crowd).data), keys=["tok:crowded"],
+                                  recorded_at=now + dt.timedelta(seconds=n + 1))
+        uow.commit()
+    with ConflictUnitOfWork(engine) as uow:
+        found = uow.registrations.ids_by_keys(["tok:crowded", "dom:rare-example.co.uk"], per_key=50)
+    assert rare["id"] in found
+    assert len(found) == 51, "the crowded key gives its newest 50, the rare key its one"

@@ -45,11 +45,12 @@ class FakeRegistrations:
         assert registration.deal_id in self._db.registrations
         self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
 
-    def ids_by_keys(self, keys, *, limit=500) -> list[str]:
-        found: dict[str, dt.datetime] = {}
+    def ids_by_keys(self, keys, *, per_key=50) -> list[str]:
+        found: list[str] = []
         for key in keys:
-            found.update(self._db.keys.get(key, {}))
-        return sorted(found, key=found.get, reverse=True)[:limit]
+            filed = self._db.keys.get(key, {})
+            found += sorted(filed, key=filed.get, reverse=True)[:per_key]
+        return list(dict.fromkeys(found))
 
     def iter_active(self):
         return (copy.deepcopy(r) for r in self._db.registrations.values() if r.is_active)
