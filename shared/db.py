@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+log = structlog.get_logger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -108,9 +111,6 @@ class PlannerStatistics:
 
     def keep_fresh(self, stop: threading.Event) -> None:
         """Refresh until `stop` is set; a database outage only postpones it."""
-        import structlog
-
-        log = structlog.get_logger(__name__)
         while not stop.wait(self._every_s):
             try:
                 analyzed = self.refresh()
