@@ -44,7 +44,9 @@ class RegistrationRepository:
 
     def due_for_expiry(self, now, limit: int) -> list[str]:
         return list(self._connection.execute(
-            sa.select(registrations.c.id).where(registrations.c.status == "approved",
+            # The status inline, not as a parameter: then even a cached generic plan can use the partial index
+            # ix_registrations_approved_until, whose predicate is exactly this.
+            sa.select(registrations.c.id).where(registrations.c.status == sa.literal_column("'approved'"),
                                                 registrations.c.protection_until < now)
             .order_by(registrations.c.protection_until).limit(limit)).scalars())
 
