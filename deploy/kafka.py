@@ -116,7 +116,7 @@ class KafkaBroker:
         subprocess.run(["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}",
                         "-c", str(config)], check=True, stdout=subprocess.DEVNULL)
 
-    def start(self, wait_s: float = 60.0) -> "KafkaBroker":
+    def start(self, wait_s: float = 60.0) -> KafkaBroker:
         self.format_storage()
         log4j = self.data_dir / "log4j2.yaml"
         log4j.write_text(LOG4J2_CONFIG.replace("@LOG@", str(self.data_dir / "server.log")))

@@ -11,7 +11,6 @@ import pwd
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +71,7 @@ class LocalPostgres:
                                 capture_output=True)
         return result.returncode == 0
 
-    def start(self) -> "LocalPostgres":
+    def start(self) -> LocalPostgres:
         if self.is_running():
             return self
         self.initdb()

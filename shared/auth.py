@@ -7,7 +7,7 @@ import functools
 import re
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import jwt
 from flask import g, request
@@ -77,7 +77,7 @@ class TokenService:
         if channel is not None and channel not in ROLE_CHANNELS[role]:
             allowed = ", ".join(ROLE_CHANNELS[role]) or "none"
             raise ValueError(f"a {role} token cannot carry channel {channel!r} (allowed: {allowed})")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         claims = {
             "sub": sub or (f"{role}:{partner_id}" if partner_id else f"{role}:{uuid.uuid4().hex[:8]}"),
             "role": role,

@@ -6,7 +6,8 @@ import dataclasses
 import heapq
 import threading
 import zlib
-from typing import Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import structlog
 
@@ -25,7 +26,7 @@ class OutgoingMessage:
     headers: Headers = dataclasses.field(default_factory=list)
 
 
-def in_arrival_order(partitions: Iterable[Sequence["Message"]]) -> list["Message"]:
+def in_arrival_order(partitions: Iterable[Sequence[Message]]) -> list[Message]:
     """One poll's messages, oldest first across partitions, each partition still in offset order.
 
     A poll hands back its records partition by partition, so a registration submitted after another could
@@ -84,10 +85,10 @@ class KafkaBus:
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
 
-    def publisher(self) -> "KafkaPublisher":
+    def publisher(self) -> KafkaPublisher:
         return KafkaPublisher(self.bootstrap_servers, self.client_id)
 
-    def subscribe(self, topics: Sequence[str], group: str) -> "KafkaSubscription":
+    def subscribe(self, topics: Sequence[str], group: str) -> KafkaSubscription:
         return KafkaSubscription(self.bootstrap_servers, topics, group, self.client_id)
 
     def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None:
@@ -220,10 +221,10 @@ class InMemoryBus:
         for spec in specs:
             self._log(spec.name)
 
-    def publisher(self) -> "InMemoryPublisher":
+    def publisher(self) -> InMemoryPublisher:
         return InMemoryPublisher(self)
 
-    def subscribe(self, topics: Sequence[str], group: str) -> "InMemorySubscription":
+    def subscribe(self, topics: Sequence[str], group: str) -> InMemorySubscription:
         return InMemorySubscription(self, list(topics), group)
 
     def append(self, outgoing: OutgoingMessage) -> Message:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # long enough for HS256 (>= 32 bytes)
@@ -34,7 +34,7 @@ class Settings:
     extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, service: str, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if env is None else env
         var_dir = Path(env.get("DEALGATE_VAR_DIR", REPO_ROOT / "var"))
         default_db = f"sqlite:///{var_dir / (service + '.db')}"

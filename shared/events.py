@@ -47,7 +47,7 @@ class CloudEvent:
         return json.dumps(self.to_dict(), separators=(",", ":"), default=str).encode()
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> "CloudEvent":
+    def from_json(cls, raw: bytes | str) -> CloudEvent:
         """Parse and validate; raises InvalidEvent for anything that is not a CloudEvents 1.0 document."""
         try:
             document = json.loads(raw)
@@ -81,7 +81,7 @@ class CloudEventSchema(Schema):
     source = fields.String(required=True, validate=validate.Length(min=1))
     type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$"))
     subject = fields.String(required=True, validate=validate.Length(min=1))
-    time = fields.AwareDateTime(required=True, default_timezone=dt.timezone.utc)
+    time = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
     datacontenttype = fields.String(required=True, validate=validate.Equal("application/json"))
     data = fields.Dict(required=True)
     correlationid = fields.String()

@@ -4,13 +4,13 @@ from __future__ import annotations
 import http
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
+from apispec import BasePlugin
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, abort
-from apispec import BasePlugin
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from sqlalchemy.engine import Engine

@@ -5,7 +5,7 @@ import functools
 import threading
 import time
 import traceback
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 import structlog

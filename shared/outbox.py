@@ -6,7 +6,7 @@ import select
 import socket
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 import structlog
@@ -92,7 +92,7 @@ class UdpDoorbell:
         except OSError:
             pass
 
-    def listener(self) -> "UdpDoorbellListener":
+    def listener(self) -> UdpDoorbellListener:
         return UdpDoorbellListener(self.address)
 
 
@@ -125,7 +125,7 @@ class ThreadDoorbell:
     def ring(self) -> None:
         self._event.set()
 
-    def listener(self) -> "ThreadDoorbell":
+    def listener(self) -> ThreadDoorbell:
         return self
 
     def wait(self, timeout_s: float) -> None:
@@ -207,7 +207,7 @@ class OutboxRelay:
 
         with self._engine.begin() as connection:
             connection.execute(self._table.delete().where(
-                self._table.c.published_at < dt.datetime.fromtimestamp(cutoff, dt.timezone.utc)))
+                self._table.c.published_at < dt.datetime.fromtimestamp(cutoff, dt.UTC)))
 
     def run(self, listener, stop: threading.Event) -> None:
         backoff = 0.2

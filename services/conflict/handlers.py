@@ -5,8 +5,15 @@ import datetime as dt
 from typing import Any
 
 from services.conflict.domain.events import case_event, registration_cleared
-from services.conflict.domain.model import (ACTIVE_DEAL_STATUSES, ENGINE, Case, DomainError, TrackedRegistration,
-                                            iso, utcnow)
+from services.conflict.domain.model import (
+    ACTIVE_DEAL_STATUSES,
+    ENGINE,
+    Case,
+    DomainError,
+    TrackedRegistration,
+    iso,
+    utcnow,
+)
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
 from shared.events import CloudEvent
@@ -184,7 +191,7 @@ def queue_overview(*, uow, rules: RulesOfEngagement, now: dt.datetime | None = N
         row = stats.get(name) or {}
         oldest = row.get("oldest_open_at")
         if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=dt.timezone.utc)  # SQLite hands back naive UTC
+            oldest = oldest.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
         overview.append({"name": name, "open": int(row.get("open") or 0), "claimed": int(row.get("claimed") or 0),
                          "oldest_open_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,
                          "sla_breached": int(row.get("sla_breached") or 0)})

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
 from services.conflict.domain.model import (
-    TrackedRegistration, utcnow,
+    TrackedRegistration,
+    utcnow,
 )
 from services.conflict.matching import CustomerProfile, IndexedRegistration, MatchIndex, compare_customers
 from services.conflict.matching.scoring import normalise_country, profile_domains

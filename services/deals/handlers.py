@@ -5,7 +5,8 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from services.deals.domain.events import registration_event
 from services.deals.domain.idempotency import StoredResponse, judge
@@ -17,6 +18,7 @@ from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
 from shared.topics import DEALS_REGISTRATIONS
+
 
 class NotFound(Exception):
     pass

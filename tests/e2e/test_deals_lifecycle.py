@@ -59,7 +59,7 @@ def test_an_extension_is_allowed_once_in_the_last_days_of_protection_then_refuse
     too_early = api.call("POST", "deals", f"/v1/deals/{deal['id']}/extend", as_=partner)
     assert too_early.status_code == 409 and "last 14 days" in too_early.json()["detail"]
 
-    ends = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=10)
+    ends = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=10)
     move_protection_end(stack, deal["id"], ends)
     extended = api.call("POST", "deals", f"/v1/deals/{deal['id']}/extend", as_=partner)
     assert extended.status_code == 200, extended.text
@@ -75,7 +75,7 @@ def test_the_expiry_job_expires_a_registration_whose_protection_passed(api, stac
     listing_id = api.published_listing()
     partner = api.headers("partner", partner_id=f"e2e-exp-{uuid.uuid4().hex[:6]}")
     deal = approved_deal(api, partner, listing_id)
-    move_protection_end(stack, deal["id"], dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+    move_protection_end(stack, deal["id"], dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         current = api.call("GET", "deals", f"/v1/deals/{deal['id']}", as_=partner).json()

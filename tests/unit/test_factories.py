@@ -26,8 +26,9 @@ def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
 def test_readyz_reports_each_dependency(service, tmp_path):
     # Nothing listens on port 1, so Kafka is reported as failing while the database is fine.
     settings = Settings.from_env(service, {"DEALGATE_VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
-    from shared.db import upgrade_to_head
     from importlib import import_module
+
+    from shared.db import upgrade_to_head
 
     upgrade_to_head(settings.database_url, import_module(f"services.{service}.bootstrap").MIGRATIONS)
     response = FACTORIES[service]({"SETTINGS": settings}).test_client().get("/readyz")

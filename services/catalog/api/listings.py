@@ -9,13 +9,25 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.catalog import handlers
-from services.catalog.api.caching import (NO_STORE, PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL, decode_cursor,
-                                          encode_cursor, listing_etag, page_etag)
-from services.catalog.api.schemas import (ListingCreateSchema, ListingPageSchema, ListingPatchSchema,
-                                          ListingQuerySchema, ListingSchema)
+from services.catalog.api.caching import (
+    NO_STORE,
+    PRIVATE_CACHE_CONTROL,
+    PUBLIC_CACHE_CONTROL,
+    decode_cursor,
+    encode_cursor,
+    listing_etag,
+    page_etag,
+)
 from services.catalog.api.revalidation import search_request_key, viewer_of
+from services.catalog.api.schemas import (
+    ListingCreateSchema,
+    ListingPageSchema,
+    ListingPatchSchema,
+    ListingQuerySchema,
+    ListingSchema,
+)
 from services.catalog.domain.search import ListingQuery, Viewer, query_terms
-from shared.auth import allow_anonymous, current_principal, require_roles, roles_required
+from shared.auth import allow_anonymous, current_principal, roles_required
 
 blp = Blueprint("listings", __name__, url_prefix="/v1/listings", description="Listings and their offers")
 

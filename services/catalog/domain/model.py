@@ -55,11 +55,11 @@ class Listing:
     version: int = 1
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
-    events: list[tuple[str, "Listing"]] = dataclasses.field(default_factory=list, repr=False, compare=False)
+    events: list[tuple[str, Listing]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def draft(cls, *, title: str, summary: str, vendor: str, category: str, tags: list[str],
-              offers: list[dict[str, Any]]) -> "Listing":
+              offers: list[dict[str, Any]]) -> Listing:
         return cls(id=str(uuid.uuid4()), title=title, summary=summary, vendor=vendor, category=category,
                    tags=_distinct(tags), offers=[_offer({**o, "id": None}) for o in offers])
 
@@ -115,7 +115,7 @@ class Listing:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Listing":
+    def from_dict(cls, data: dict[str, Any]) -> Listing:
         return cls(id=data["id"], title=data["title"], summary=data["summary"], vendor=data["vendor"],
                    category=data["category"], tags=list(data["tags"]), status=data["status"],
                    version=data["version"], offers=[_offer(o) for o in data["offers"]],

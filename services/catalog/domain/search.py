@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 MAX_QUERY_TERMS = 8
 _WORD = re.compile(r"[^\W_]+")
@@ -62,11 +63,11 @@ class Viewer:
     audiences: tuple[str, ...] = (PUBLIC_AUDIENCE,)
 
     @classmethod
-    def anonymous(cls) -> "Viewer":
+    def anonymous(cls) -> Viewer:
         return cls()
 
     @classmethod
-    def of(cls, *, role: str | None, partner_id: str | None = None, subject: str | None = None) -> "Viewer":
+    def of(cls, *, role: str | None, partner_id: str | None = None, subject: str | None = None) -> Viewer:
         if role in ("admin", "desk"):
             return cls(sees_everything=True, audiences=())
         audiences = [PUBLIC_AUDIENCE]

@@ -44,7 +44,7 @@ class TrackedRegistration:
         return self.partner_id
 
     @classmethod
-    def from_event(cls, data: dict[str, Any]) -> "TrackedRegistration":
+    def from_event(cls, data: dict[str, Any]) -> TrackedRegistration:
         return cls(deal_id=data["id"], partner_id=data["partner_id"], channel=data["channel"],
                    customer=data["customer"], contact=data.get("contact"), products=list(data["products"]),
                    amount=data["amount"], submitted_at=data["submitted_at"], status=data["status"])
@@ -81,7 +81,7 @@ class Case:
     def open(cls, *, registrations: list[TrackedRegistration], evidence: list[dict[str, Any]], queue: str,
              priority: str, sla_due_at: dt.datetime, recommendation: dict | None = None,
              rules_applied: list[dict] | None = None, rules_version: int | None = None,
-             now: dt.datetime | None = None) -> "Case":
+             now: dt.datetime | None = None) -> Case:
         now = now or utcnow()
         case = cls(id=str(uuid.uuid4()), queue=queue, priority=priority, status="open", sla_due_at=sla_due_at,
                    opened_at=now, registrations=[r.summary() for r in registrations], evidence=list(evidence),
@@ -187,7 +187,7 @@ class Case:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Case":
+    def from_dict(cls, d: dict[str, Any]) -> Case:
         return cls(id=d["id"], queue=d["queue"], priority=d["priority"], status=d["status"],
                    sla_due_at=parse_iso(d["sla_due_at"]), opened_at=parse_iso(d["opened_at"]),
                    registrations=d["registrations"], evidence=d["evidence"], recommendation=d.get("recommendation"),

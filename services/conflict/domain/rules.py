@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from services.conflict.domain.regions import region_of
 from services.conflict.domain.sla import WEEKDAYS, BusinessCalendar
@@ -79,7 +80,7 @@ class RulesOfEngagement:
 
     # -- loading -------------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, document: Any) -> "RulesOfEngagement":
+    def from_dict(cls, document: Any) -> RulesOfEngagement:
         if not isinstance(document, dict):
             raise RulesError("the rules document must be a mapping")
         version = document.get("version")

@@ -43,7 +43,7 @@ class BusinessCalendar:
                 if begin < window_end:
                     available = window_end - begin
                     if remaining <= available:
-                        return (begin + remaining).astimezone(dt.timezone.utc)
+                        return (begin + remaining).astimezone(dt.UTC)
                     remaining -= available
             day += dt.timedelta(days=1)
             cursor = dt.datetime.combine(day, dt.time.min, tzinfo=zone)

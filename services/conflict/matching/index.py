@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from .domains import domain_label
 from .scoring import (
     CLEAR_THRESHOLD,
+    GENERIC_WORD_WEIGHT,
     POSSIBLE_THRESHOLD,
     CustomerFeatures,
     CustomerMatch,
     CustomerProfile,
-    GENERIC_WORD_WEIGHT,
     assess,
     default_token_weight,
     explain,

@@ -7,7 +7,6 @@ Each piece of evidence adds a log-odds weight; score = sigmoid(sum). Bands: "cle
 from __future__ import annotations
 
 import functools
-
 import math
 import re
 from collections.abc import Callable, Mapping

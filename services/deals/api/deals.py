@@ -12,8 +12,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.deals import handlers
-from services.deals.api.schemas import (AvailabilityQuerySchema, AvailabilitySchema, CloseSchema, DealAmendSchema,
-                                        DealPageSchema, DealQuerySchema, DealSchema, DealSubmitSchema)
+from services.deals.api.schemas import (
+    AvailabilityQuerySchema,
+    AvailabilitySchema,
+    CloseSchema,
+    DealAmendSchema,
+    DealPageSchema,
+    DealQuerySchema,
+    DealSchema,
+    DealSubmitSchema,
+)
 from services.deals.domain.idempotency import IdempotencyConflict, StoredResponse, request_fingerprint
 from services.deals.domain.model import DomainError, parse_iso
 from services.deals.limits import RateLimited

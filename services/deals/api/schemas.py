@@ -142,7 +142,7 @@ def _no_repeats(products: list[str]) -> None:
 
 
 def _expected_close_is_plausible(value: dt.date) -> None:
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     if value < today:
         raise ValidationError("The expected close date cannot be in the past.")
     if value > today + _LATEST_CLOSE:

@@ -62,7 +62,7 @@ class Registration:
     @classmethod
     def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, products: list[str],
                amount: dict, expected_close: str, contact: dict | None = None, opportunity_name: str | None = None,
-               notes: str | None = None, now: dt.datetime | None = None) -> "Registration":
+               notes: str | None = None, now: dt.datetime | None = None) -> Registration:
         now = now or utcnow()
         registration = cls(id=str(uuid.uuid4()), partner_id=partner_id, channel=channel, submitted_by=submitted_by,
                            customer=customer, contact=contact, products=list(products), amount=amount,
@@ -189,7 +189,7 @@ class Registration:
         return document
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Registration":
+    def from_dict(cls, d: dict[str, Any]) -> Registration:
         return cls(id=d["id"], partner_id=d["partner_id"], channel=d["channel"], submitted_by=d["_submitted_by"],
                    customer=d["customer"], contact=d.get("contact"), products=list(d["products"]),
                    amount=d["amount"], expected_close=d["expected_close"], opportunity_name=d.get("opportunity_name"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,7 +14,7 @@ class DealPolicy:
     max_extensions: int = 1
 
     @classmethod
-    def from_settings(cls, extra: Mapping[str, str]) -> "DealPolicy":
+    def from_settings(cls, extra: Mapping[str, str]) -> DealPolicy:
         """Reads DEALS_PROTECTION_DAYS, DEALS_EXTENSION_DAYS, DEALS_EXTENSION_WINDOW_DAYS, DEALS_MAX_EXTENSIONS."""
         return cls(
             protection=dt.timedelta(days=int(extra.get("protection_days", 90))),

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 from services.deals.storage import tables
-from services.deals.storage.repository import (CatalogReadModel, IdempotencyStore, ListingCache,
-                                               RateLimitCounters, RegistrationRepository)
+from services.deals.storage.repository import (
+    CatalogReadModel,
+    IdempotencyStore,
+    ListingCache,
+    RateLimitCounters,
+    RegistrationRepository,
+)
 from shared.uow import SqlUnitOfWork
 
 

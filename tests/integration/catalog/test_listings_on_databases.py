@@ -5,12 +5,11 @@ import uuid
 import pytest
 
 from services.catalog.app import create_app
-from services.catalog.bootstrap import MIGRATIONS
+from services.catalog.bootstrap import MIGRATIONS, bootstrap
 from shared.auth import TokenService
 from shared.bus import InMemoryBus
 from shared.config import Settings
 from shared.db import upgrade_to_head
-from services.catalog.bootstrap import bootstrap
 
 
 @pytest.fixture
@@ -47,7 +46,7 @@ def test_search_ranks_title_over_tags_over_summary_and_needs_every_word(client, 
     publish(client, admin, title="Unrelated", summary="storage only")
     found = client.get(f"/v1/listings?q={word}").json["items"]
     assert [item["id"] for item in found] == [in_title, in_tags, in_summary]
-    both = client.get(f"/v1/listings", query_string={"q": f"{word} stor"}).json["items"]
+    both = client.get("/v1/listings", query_string={"q": f"{word} stor"}).json["items"]
     assert [item["id"] for item in both] == [in_title, in_tags, in_summary], "prefix of storage; all words must match"
     assert client.get(f"/v1/listings?q={word}+absentword").json["items"] == []
 

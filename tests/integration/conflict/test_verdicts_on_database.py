@@ -149,7 +149,7 @@ def test_a_key_crowded_with_older_registrations_does_not_hide_a_rarer_keys_match
     from services.conflict.domain.model import TrackedRegistration
 
     rare = deal(customer={"name": "Quietfield Ltd", "country": "GB", "domain": f"{unique('quiet')}.co.uk"})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with ConflictUnitOfWork(engine) as uow:
         uow.registrations.add(TrackedRegistration.from_event(submitted(rare).data),
                               keys=["dom:rare-example.co.uk", "tok:crowded"], recorded_at=now)

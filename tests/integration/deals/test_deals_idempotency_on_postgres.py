@@ -68,7 +68,7 @@ def test_keys_older_than_a_day_are_pruned_and_free_again(deals_app):
     assert first.status_code == 201
     deals = deals_app.deals
     handlers.prune_bookkeeping(uow_factory=deals.uow_factory, limits=deals.limits,
-                               now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=24, minutes=1))
+                               now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=24, minutes=1))
     assert count(deals.engine, idempotency_records) == 0
     again = deals_app.client.post("/v1/deals", json=document, headers={**who, "Idempotency-Key": key})
     assert again.status_code == 201 and again.json["id"] != first.json["id"]

@@ -38,7 +38,7 @@ def test_the_expiry_job_expires_only_protection_that_has_passed_and_emits_deal_e
     approve(deals_app, due)
     approve(deals_app, current)
     deals = deals_app.deals
-    later = dt.datetime.now(dt.timezone.utc) + deals.policy.protection + dt.timedelta(minutes=1)
+    later = dt.datetime.now(dt.UTC) + deals.policy.protection + dt.timedelta(minutes=1)
     with deals.engine.begin() as connection:  # only `due` has reached the end of its protection
         connection.execute(registrations.update().where(registrations.c.id == current)
                            .values(protection_until=later + dt.timedelta(days=1)))

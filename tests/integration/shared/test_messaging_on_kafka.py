@@ -1,6 +1,5 @@
 """The outbox relay, the idempotent consumer and the DLQ against real PostgreSQL and Kafka."""
 import json
-import threading
 
 from shared.events import CloudEvent
 from shared.inbox import EventConsumer

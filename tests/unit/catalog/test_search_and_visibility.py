@@ -1,8 +1,8 @@
 """Search words and who sees which offers: the rules both databases and every view share."""
+import pytest
+
 from services.catalog.api.caching import decode_cursor, encode_cursor, listing_etag, page_etag
 from services.catalog.domain.search import Viewer, query_terms, searchable_fields, terms, visible_view
-
-import pytest
 
 
 def test_words_are_folded_the_same_way_for_documents_and_queries():

@@ -9,7 +9,7 @@ from services.conflict.bootstrap import DEFAULT_RULES_FILE, load_rules
 from shared.events import CloudEvent
 
 RULES = load_rules(DEFAULT_RULES_FILE)
-MONDAY_10AM = dt.datetime(2030, 1, 7, 10, 0, tzinfo=dt.timezone.utc)
+MONDAY_10AM = dt.datetime(2030, 1, 7, 10, 0, tzinfo=dt.UTC)
 
 
 def unique(prefix: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from services.conflict.domain.model import Case, TrackedRegistration
 from shared.uow import FakeUnitOfWorkBase

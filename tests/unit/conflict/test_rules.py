@@ -51,7 +51,7 @@ def test_the_same_partner_twice_is_no_channel_pair():
 def test_large_deals_go_to_the_strategic_queue_with_high_priority_and_a_shorter_sla():
     routing = route(registration("reseller", amount="300000"), registration("direct"))
     assert (routing.queue, routing.priority) == ("strategic", "high")
-    assert routing.sla_due_at == dt.datetime(2030, 1, 8, 10, 0, tzinfo=dt.timezone.utc)  # 8 business hours
+    assert routing.sla_due_at == dt.datetime(2030, 1, 8, 10, 0, tzinfo=dt.UTC)  # 8 business hours
     assert [a["rule"] for a in routing.applied][:3] == ["strategic-deal-size"] * 3
 
 
@@ -62,14 +62,14 @@ def test_deal_size_converts_currencies_and_ignores_unknown_ones():
 
 def test_apac_cases_get_one_business_day():
     routing = route(registration("reseller", country="SG"), registration("marketplace", country="SG"))
-    assert routing.sla_due_at == dt.datetime(2030, 1, 8, 10, 0, tzinfo=dt.timezone.utc)
+    assert routing.sla_due_at == dt.datetime(2030, 1, 8, 10, 0, tzinfo=dt.UTC)
     assert {"rule": "apac-desk-hours", "effect": "sla_business_hours=8"} in routing.applied
 
 
 def test_without_a_matching_rule_the_defaults_apply_and_are_recorded():
     routing = route(registration("reseller", partner_id="same"), registration("msp", partner_id="same"))
     assert (routing.queue, routing.priority) == ("general", "normal")
-    assert routing.sla_due_at == dt.datetime(2030, 1, 9, 10, 0, tzinfo=dt.timezone.utc)
+    assert routing.sla_due_at == dt.datetime(2030, 1, 9, 10, 0, tzinfo=dt.UTC)
     assert {a["rule"] for a in routing.applied} == {"defaults"}
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from services.conflict.domain.sla import BusinessCalendar
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize("start, hours, due", [

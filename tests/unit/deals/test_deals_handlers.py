@@ -116,7 +116,7 @@ def test_keys_belong_to_one_partner(uow):
 
 def test_a_key_is_kept_24_hours_and_then_free_again(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     claim(uow, who, key, fields, now=start)
     handlers.submit_deal(fields, principal=who, uow=uow, idempotency_key=key)
     assert claim(uow, who, key, fields, now=start + dt.timedelta(hours=23)) is not None
@@ -125,7 +125,7 @@ def test_a_key_is_kept_24_hours_and_then_free_again(uow):
 
 def test_a_key_whose_request_died_in_flight_can_be_taken_over(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     claim(uow, who, key, fields, now=start)
     later = start + dt.timedelta(seconds=LIMITS.idempotency_abandoned_after_s + 1)
     assert claim(uow, who, key, fields, now=later) is None
@@ -298,8 +298,8 @@ def test_expiry_ends_protection_that_has_passed_and_emits_deal_expired(uow):
     deal_id = submit(uow, who, deal_fields([published(uow)]))["id"]
     handlers.on_registration_cleared(event("registration.cleared", {"deal_id": deal_id}), uow=uow, policy=POLICY)
     uow.commit()
-    assert handlers.expire_due(uow_factory=lambda: uow, now=dt.datetime.now(dt.timezone.utc)) == 0
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=61)
+    assert handlers.expire_due(uow_factory=lambda: uow, now=dt.datetime.now(dt.UTC)) == 0
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=61)
     assert handlers.expire_due(uow_factory=lambda: uow, now=later) == 1
     assert uow.registrations.get(deal_id).status == "expired"
     assert [e.subject for e in uow.events_of_type("deal.expired")] == [deal_id]

@@ -6,7 +6,7 @@ import pytest
 from services.deals.domain.model import FINAL_STATUSES, STATUSES, DomainError, InvalidTransition, Registration
 from tests.unit.deals.fakes import unique
 
-NOW = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC)
 PROTECTION = dt.timedelta(days=90)
 
 

@@ -27,13 +27,13 @@ def test_issue_refuses_inconsistent_claims(role, kwargs, message):
 
 def _forge(claims, key=SECRET, algorithm="HS256"):
     base = {"sub": "x", "role": "partner", "partner_id": "p-1", "iss": "dealgate",
-            "exp": dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)}
+            "exp": dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)}
     base.update(claims)
     return jwt.encode(base, key, algorithm=algorithm)
 
 
 @pytest.mark.parametrize("token", [
-    _forge({"exp": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)}),  # expired
+    _forge({"exp": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)}),  # expired
     _forge({}, key="another-secret-0123456789abcdef0123456789"),  # wrong signature
     _forge({"role": "root"}),  # unknown role
     _forge({"role": "partner", "partner_id": None}),  # partner without partner id
@@ -58,7 +58,7 @@ def test_alg_none_and_tampered_payload_are_refused():
 
 
 def test_a_token_checked_once_still_expires_on_time():
-    now = [dt.datetime.now(dt.timezone.utc).timestamp()]
+    now = [dt.datetime.now(dt.UTC).timestamp()]
     tokens = TokenService(SECRET, clock=lambda: now[0])
     token = tokens.issue("partner", partner_id="p-1", ttl=dt.timedelta(minutes=5))
     assert tokens.verify(token).partner_id == "p-1"

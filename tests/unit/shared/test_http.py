@@ -2,10 +2,10 @@
 import pytest
 
 from services.catalog.app import create_app
+from services.catalog.bootstrap import MIGRATIONS
 from shared.auth import TokenService
 from shared.config import Settings
 from shared.db import upgrade_to_head
-from services.catalog.bootstrap import MIGRATIONS
 
 
 @pytest.fixture
