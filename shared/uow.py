@@ -4,9 +4,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from shared.doorbell import NullDoorbell
 from shared.events import CloudEvent
 from shared.inbox import Inbox
-from shared.outbox import NullDoorbell, Outbox
+from shared.outbox import Outbox
 
 
 class SqlUnitOfWork:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 import structlog
 
 from shared.bus import Bus, Publisher
-from shared.inbox import EventConsumer
+from shared.consumer import EventConsumer
+from shared.doorbell import UdpDoorbell
 from shared.metrics import worker_metrics
-from shared.outbox import OutboxRelay, UdpDoorbell
+from shared.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
 GRACE_S = 5.0

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from shared.bus import InMemoryBus
 from shared.config import Settings
+from shared.consumer import EventConsumer
 from shared.db import upgrade_to_head
-from shared.inbox import EventConsumer
-from shared.outbox import OutboxRelay
+from shared.relay import OutboxRelay
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS
 
 

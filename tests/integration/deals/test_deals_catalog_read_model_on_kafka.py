@@ -9,9 +9,9 @@ from services.deals.domain.policy import DealPolicy
 from services.deals.storage.tables import catalog_listings
 from services.deals.storage.uow import DealsUnitOfWork
 from shared.bus import OutgoingMessage
+from shared.consumer import EventConsumer
 from shared.db import create_engine, upgrade_to_head
 from shared.events import CloudEvent
-from shared.inbox import EventConsumer
 from shared.topics import TopicSpec
 
 

@@ -1,9 +1,10 @@
 """The outbox relay, the idempotent consumer and the DLQ against real PostgreSQL and Kafka."""
 import json
 
+from shared.consumer import EventConsumer
 from shared.events import CloudEvent
-from shared.inbox import EventConsumer
-from shared.outbox import OutboxRelay, pending_count
+from shared.outbox import pending_count
+from shared.relay import OutboxRelay
 from tests.kafka_helpers import read_all
 from tests.unit.shared.messaging_fixtures import ExampleUnitOfWork, effect_count, make_engine, outbox, record_effect
 

@@ -1,6 +1,6 @@
 from shared.bus import InMemoryBus, OutgoingMessage
+from shared.consumer import MAX_ATTEMPTS, EventConsumer
 from shared.events import CloudEvent
-from shared.inbox import MAX_ATTEMPTS, EventConsumer
 from tests.unit.shared.messaging_fixtures import ExampleUnitOfWork, effect_count, make_engine, record_effect
 
 

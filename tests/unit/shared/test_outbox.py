@@ -2,8 +2,10 @@ import threading
 import time
 
 from shared.bus import InMemoryBus
+from shared.doorbell import ThreadDoorbell
 from shared.events import CloudEvent
-from shared.outbox import OutboxRelay, ThreadDoorbell, pending_count
+from shared.outbox import pending_count
+from shared.relay import OutboxRelay
 from tests.unit.shared.messaging_fixtures import ExampleUnitOfWork, make_engine, outbox
 
 
