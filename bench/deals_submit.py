@@ -58,7 +58,7 @@ def submission(listing_id: str) -> dict:
 def prepare_deals_database(url: str) -> str:
     """Migrate, and put one published listing in the catalog read model (as the consumer would)."""
     from services.deals.bootstrap import MIGRATIONS
-    from services.deals.storage.uow import DealsUnitOfWork
+    from services.deals.storage.uow import SqlDealsUnitOfWork
     from shared.db import create_engine, upgrade_to_head
 
     upgrade_to_head(url, MIGRATIONS)
@@ -67,7 +67,7 @@ def prepare_deals_database(url: str) -> str:
                            "channels": ["reseller", "distributor", "msp", "marketplace", "direct"],
                            "regions": ["NA", "EMEA", "APAC", "LATAM"]}]}
     engine = create_engine(url)
-    with DealsUnitOfWork(engine) as uow:
+    with SqlDealsUnitOfWork(engine) as uow:
         uow.catalog.upsert(listing)
         uow.commit()
     engine.dispose()

@@ -6,6 +6,11 @@ import os
 import select
 import socket
 import threading
+from typing import Protocol
+
+
+class Doorbell(Protocol):
+    def ring(self) -> None: ...
 
 
 class UdpDoorbell:

@@ -1,58 +1,129 @@
-"""The unit of work: one database transaction holding the state change, its outbox events and its inbox record."""
+"""The unit of work: one transaction holding a state change, the events its aggregates recorded, and the inbox record.
+
+Handlers never write events themselves. Repositories register every aggregate they load or store with the unit
+of work, and `commit()` collects what those aggregates recorded into the outbox, in the same transaction, so a
+handler cannot forget an event (cosmicpython's `collect_new_events`, with an outbox behind it).
+"""
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from shared.doorbell import NullDoorbell
+from shared.doorbell import Doorbell, NullDoorbell
 from shared.events import CloudEvent
 from shared.inbox import Inbox
 from shared.outbox import Outbox
 
+# What an aggregate recorded, as the messages to publish: drains `aggregate.events` (see each service's
+# domain/events.py).
+NewEvents = Callable[[Any], Iterable[tuple[str, CloudEvent]]]
+
+
+class Aggregate(Protocol):
+    """Anything that records what happened to it in `events`, for the unit of work to publish at commit."""
+
+    events: list[Any]
+
+
+class SeenAggregates:
+    """The aggregates a unit of work loaded or stored, in the order they were last stored.
+
+    Registering again moves an aggregate to the end: handlers change and then store, so this order is the order
+    in which events were recorded across aggregates, and consumers rely on that (a clearance before the case
+    that later takes the same registration).
+    """
+
+    def __init__(self) -> None:
+        self._by_identity: dict[int, Aggregate] = {}
+
+    def add(self, aggregate: Aggregate) -> None:
+        self._by_identity.pop(id(aggregate), None)
+        self._by_identity[id(aggregate)] = aggregate
+
+    def __iter__(self) -> Iterator[Aggregate]:
+        return iter(list(self._by_identity.values()))
+
+    def clear(self) -> None:
+        self._by_identity.clear()
+
+
+def collect_new_events(seen: SeenAggregates, new_events: NewEvents) -> list[tuple[str, CloudEvent]]:
+    collected: list[tuple[str, CloudEvent]] = []
+    for aggregate in seen:
+        if aggregate.events:
+            collected.extend(new_events(aggregate))
+    seen.clear()
+    return collected
+
+
+class ProcessedEvents(Protocol):
+    def mark_processed(self, event: CloudEvent, topic: str) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    """What every handler receives as `uow`; each service's own protocol adds its repositories."""
+
+    inbox: ProcessedEvents
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool | None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
 
 class SqlUnitOfWork:
-    """Subclasses add their repositories in `open_repositories(connection)`."""
+    """Subclasses open their repositories in `open_repositories(connection)`, each given `self.seen`."""
 
-    def __init__(self, engine: Engine, *, outbox_table: sa.Table, inbox_table: sa.Table, source: str,
-                 doorbell=None):
+    def __init__(self, engine: Engine, *, outbox_table: sa.Table, inbox_table: sa.Table, new_events: NewEvents,
+                 doorbell: Doorbell | None = None):
         self._engine = engine
         self._outbox_table = outbox_table
         self._inbox_table = inbox_table
-        self.source = source
-        self._doorbell = doorbell or NullDoorbell()
-        self.connection: Connection | None = None
+        self._new_events = new_events
+        self._doorbell: Doorbell = doorbell or NullDoorbell()
+        self.seen = SeenAggregates()
 
     def open_repositories(self, connection: Connection) -> None:
         pass
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self.connection = self._engine.connect()
         self._transaction = self.connection.begin()
+        self.seen.clear()
         self.outbox = Outbox(self.connection, self._outbox_table)
         self.inbox = Inbox(self.connection, self._inbox_table)
         self.open_repositories(self.connection)
         return self
 
-    def publish(self, topic: str, event: CloudEvent) -> None:
-        self.outbox.add(topic, event)
-
     def commit(self) -> None:
+        for topic, event in collect_new_events(self.seen, self._new_events):
+            self.outbox.add(topic, event)
         self._transaction.commit()
         if self.outbox.added:
             self._doorbell.ring()
 
     def rollback(self) -> None:
+        self.seen.clear()
         if self._transaction.is_active:
             self._transaction.rollback()
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
         self.rollback()
         self.connection.close()
         return False
 
 
 class FakeInbox:
-    def __init__(self):
+    def __init__(self) -> None:
         self.processed: set[str] = set()
 
     def mark_processed(self, event: CloudEvent, topic: str) -> bool:
@@ -63,31 +134,31 @@ class FakeInbox:
 
 
 class FakeUnitOfWorkBase:
-    """In-memory twin for unit tests: `published` holds (topic, event) pairs once committed."""
+    """In-memory twin for unit tests: `published` holds (topic, event) pairs once committed.
 
-    def __init__(self, source: str = "test"):
-        self.source = source
+    Fake repositories register aggregates with `self.seen`, exactly as the SQL ones do.
+    """
+
+    def __init__(self, new_events: NewEvents):
+        self._new_events = new_events
+        self.seen = SeenAggregates()
         self.published: list[tuple[str, CloudEvent]] = []
-        self._pending: list[tuple[str, CloudEvent]] = []
         self.inbox = FakeInbox()
         self.committed = 0
 
-    def __enter__(self):
-        self._pending = []
+    def __enter__(self) -> Self:
+        self.seen.clear()
         return self
 
-    def publish(self, topic: str, event: CloudEvent) -> None:
-        self._pending.append((topic, event))
-
     def commit(self) -> None:
-        self.published.extend(self._pending)
-        self._pending = []
+        self.published.extend(collect_new_events(self.seen, self._new_events))
         self.committed += 1
 
     def rollback(self) -> None:
-        self._pending = []
+        self.seen.clear()
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
         self.rollback()
         return False
 

@@ -9,12 +9,12 @@ from sqlalchemy.engine import Engine
 
 from services.catalog.api.caching import PageCache
 from services.catalog.storage.reader import ListingReader, create_read_engine
-from services.catalog.storage.uow import CatalogUnitOfWork
+from services.catalog.storage.uow import CatalogUnitOfWork, SqlCatalogUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
 from shared.config import Settings
 from shared.db import create_engine
-from shared.outbox import UdpDoorbell
+from shared.doorbell import UdpDoorbell
 
 MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
 
@@ -38,7 +38,7 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="catalog"),
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
-        uow_factory=lambda: CatalogUnitOfWork(engine, doorbell=doorbell),
+        uow_factory=lambda: SqlCatalogUnitOfWork(engine, doorbell=doorbell),
         reader=ListingReader(create_read_engine(settings.database_url, engine)),
         page_cache=PageCache(max_entries=int(settings.extra.get("page_cache_entries", "2048"))),
     )

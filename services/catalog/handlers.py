@@ -4,10 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from services.catalog.domain.events import listing_event
 from services.catalog.domain.model import DomainError, Listing
 from services.catalog.domain.search import ListingQuery, Viewer, visible_view
-from shared.topics import CATALOG_LISTINGS
 
 
 class NotFound(Exception):
@@ -33,14 +31,6 @@ def create_listing(fields: dict[str, Any], *, uow) -> Listing:
         uow.listings.add(listing)
         uow.commit()
         return listing
-
-
-def get_listing(listing_id: str, *, uow) -> Listing:
-    with uow:
-        listing = uow.listings.get(listing_id)
-    if listing is None:
-        raise NotFound(listing_id)
-    return listing
 
 
 def search_listings(query: ListingQuery, viewer: Viewer, *, reader) -> ListingPage:
@@ -86,12 +76,9 @@ def _change(listing_id: str, change, *, uow, expected_versions: frozenset[int] |
         change(listing)
         if not uow.listings.save(listing, expected_version=loaded_version):
             raise VersionMismatch(loaded_version + 1)
-        for event_type, changed in listing.events:
-            uow.publish(CATALOG_LISTINGS, listing_event(event_type, changed))
-        listing.events.clear()
         uow.commit()
         return listing
 
 
-__all__ = ["DomainError", "ListingPage", "NotFound", "VersionMismatch", "create_listing", "get_listing",
+__all__ = ["DomainError", "ListingPage", "NotFound", "VersionMismatch", "create_listing",
            "publish_listing", "read_listing", "retire_listing", "search_listings", "update_listing"]

@@ -10,12 +10,12 @@ from sqlalchemy.engine import Engine
 
 from services.conflict.domain.rules import RulesError, RulesOfEngagement
 from services.conflict.overlaps import OverlapDetector
-from services.conflict.storage.uow import ConflictUnitOfWork
+from services.conflict.storage.uow import ConflictUnitOfWork, SqlConflictUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
 from shared.config import Settings
 from shared.db import create_engine
-from shared.outbox import UdpDoorbell
+from shared.doorbell import UdpDoorbell
 
 MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
 DEFAULT_RULES_FILE = Path(__file__).parent / "rules" / "default_rules.yaml"
@@ -52,5 +52,5 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
         rules=rules or load_rules(settings.extra.get("rules_file") or DEFAULT_RULES_FILE),
         detector=OverlapDetector(),
-        uow_factory=lambda: ConflictUnitOfWork(engine, doorbell=doorbell),
+        uow_factory=lambda: SqlConflictUnitOfWork(engine, doorbell=doorbell),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.conflict.domain.events import case_event, registration_cleared
 from services.conflict.domain.model import (
     ACTIVE_DEAL_STATUSES,
     ENGINE,
@@ -17,7 +16,6 @@ from services.conflict.domain.model import (
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
 from shared.events import CloudEvent
-from shared.topics import CONFLICT_CASES
 
 CLEARED_REASON = "No competing registration was found for this customer and product."
 CLEARED_INACTIVE_REASON = ("Earlier registrations for this customer and product have ended, so they do not "
@@ -26,12 +24,6 @@ CLEARED_INACTIVE_REASON = ("Earlier registrations for this customer and product 
 
 class NotFound(Exception):
     pass
-
-
-def _flush(case: Case, uow) -> None:
-    for event_type in case.events:
-        uow.publish(CONFLICT_CASES, case_event(event_type, case))
-    case.events.clear()
 
 
 # --- Verdicts ------------------------------------------------------------------------------------------
@@ -46,8 +38,8 @@ def on_deal_submitted(event: CloudEvent, *, uow, detector: OverlapDetector, rule
     now = now or utcnow()
     uow.locks.acquire(detector.lock_keys(registration))
     findings = detector.find(registration, uow=uow)
-    rivals = [o for o in findings.overlaps if o.other.partner_key != registration.partner_key]
-    own = [o for o in findings.overlaps if o.other.partner_key == registration.partner_key and o.band == "clear"]
+    rivals = [o for o in findings.overlaps if o.other.partner_id != registration.partner_id]
+    own = [o for o in findings.overlaps if o.other.partner_id == registration.partner_id and o.band == "clear"]
     if rivals:
         case = _open_or_join(registration, rivals, uow=uow, rules=rules, now=now)
     elif own and rules.own_duplicate == "merge":
@@ -72,7 +64,7 @@ def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored
                                   "shared_products": o.evidence["shared_products"]} for o in findings.inactive]}
     elif own_ignored:
         evidence = {"rule": "auto_resolve.own_duplicate", "effect": "ignored: the partner's own duplicate"}
-    uow.publish(CONFLICT_CASES, registration_cleared(registration.deal_id, reason=reason, evidence=evidence))
+    registration.clear(reason=reason, evidence=evidence)
 
 
 def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *, uow, rules: RulesOfEngagement,
@@ -107,7 +99,6 @@ def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *,
     for other in joined:
         other.case_id = case.id
         uow.registrations.save(other)
-    _flush(case, uow)
     return case
 
 
@@ -122,7 +113,6 @@ def _merge_own_duplicate(registration: TrackedRegistration, original: Overlap, *
                      rules_version=rules.version, now=now)
     case.merge_own_duplicate(duplicate_id=registration.deal_id, original_id=original.other.deal_id, rule=rule, now=now)
     uow.cases.add(case)
-    _flush(case, uow)
     return case
 
 
@@ -214,7 +204,6 @@ def _change(case_id: str, uow, change) -> Case:
         change(case)
         if case.events:
             uow.cases.save(case)
-            _flush(case, uow)
             uow.commit()
         return case
 

@@ -139,7 +139,7 @@ class OverlapDetector:
 
 
 def _indexed(registration: TrackedRegistration) -> IndexedRegistration:
-    return IndexedRegistration(deal_id=registration.deal_id, partner_key=registration.partner_key,
+    return IndexedRegistration(deal_id=registration.deal_id, partner_key=registration.partner_id,
                                profile=profile_of(registration), products=frozenset(registration.products))
 
 

@@ -10,12 +10,12 @@ from sqlalchemy.engine import Engine
 from services.deals.domain.policy import DealPolicy
 from services.deals.limits import DealLimits, LocalRateLimiter
 from services.deals.storage.repository import ListingCache
-from services.deals.storage.uow import DealsUnitOfWork
+from services.deals.storage.uow import DealsUnitOfWork, SqlDealsUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
 from shared.config import Settings
 from shared.db import create_engine
-from shared.outbox import UdpDoorbell
+from shared.doorbell import UdpDoorbell
 
 MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
 
@@ -47,5 +47,5 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         policy=DealPolicy.from_settings(settings.extra),
         limits=limits,
         request_limiter=LocalRateLimiter(limits.requests_per_minute),
-        uow_factory=lambda: DealsUnitOfWork(engine, doorbell=doorbell, listing_cache=listing_cache),
+        uow_factory=lambda: SqlDealsUnitOfWork(engine, doorbell=doorbell, listing_cache=listing_cache),
     )

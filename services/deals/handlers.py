@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from services.deals.domain.events import registration_event
 from services.deals.domain.idempotency import StoredResponse, judge
 from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
 from services.deals.domain.policy import DealPolicy
@@ -17,7 +16,6 @@ from services.deals.identity import customer_keys, strong_match
 from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
-from shared.topics import DEALS_REGISTRATIONS
 
 
 class NotFound(Exception):
@@ -32,12 +30,6 @@ class ProductsUnavailable(DomainError):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("Some products cannot be registered.")
         self.errors = errors
-
-
-def _flush_events(registration: Registration, uow) -> None:
-    for event_type, extra_data in registration.events:
-        uow.publish(DEALS_REGISTRATIONS, registration_event(event_type, registration, extra_data))
-    registration.events.clear()
 
 
 # --- Submission ------------------------------------------------------------------------------------------
@@ -83,7 +75,6 @@ def submit_deal(fields: dict[str, Any], *, principal: Principal, uow,
         registration = Registration.submit(partner_id=principal.owner_key, channel=principal.channel,
                                            submitted_by=principal.sub, **fields)
         uow.registrations.add(registration)
-        _flush_events(registration, uow)
         response = acknowledgement(registration)
         if idempotency_key:
             uow.idempotency.complete(principal.owner_key, idempotency_key, response)
@@ -217,7 +208,6 @@ def _change(deal_id: str, principal: Principal, uow, change, *, if_match: str | 
             raise PreconditionFailed(deal_id)
         change(registration)
         uow.registrations.save(registration)
-        _flush_events(registration, uow)
         uow.commit()
         return registration
 
@@ -241,7 +231,6 @@ def expire_due(*, uow_factory, now: dt.datetime | None = None, limit: int = 500)
             except InvalidTransition:
                 continue
             uow.registrations.save(registration)
-            _flush_events(registration, uow)
             uow.commit()
             expired += 1
     return expired
@@ -277,7 +266,6 @@ def on_registration_cleared(event: CloudEvent, *, uow, policy: DealPolicy) -> No
         return  # a verdict for a registration already withdrawn (or decided) changes nothing
     registration.approve(protection=policy.protection, reason=event.data.get("reason") or CLEARED_REASON)
     uow.registrations.save(registration)
-    _flush_events(registration, uow)
 
 
 def on_case_changed(event: CloudEvent, *, uow) -> None:
@@ -287,7 +275,6 @@ def on_case_changed(event: CloudEvent, *, uow) -> None:
             continue
         registration.enter_conflict(case_ref=event.data["id"], reason=IN_REVIEW_REASON)
         uow.registrations.save(registration)
-        _flush_events(registration, uow)
 
 
 def on_case_resolved(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
@@ -308,7 +295,6 @@ def on_case_resolved(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
         except InvalidTransition:
             continue
         uow.registrations.save(registration)
-        _flush_events(registration, uow)
 
 
 def _reason_for_partner(reason: str | None, competitors: Iterable[str | None], fallback: str) -> str:

@@ -55,7 +55,8 @@ class Listing:
     version: int = 1
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
-    events: list[tuple[str, Listing]] = dataclasses.field(default_factory=list, repr=False, compare=False)
+    # Event types recorded by transitions; the unit of work publishes them with the listing as it is at commit.
+    events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def draft(cls, *, title: str, summary: str, vendor: str, category: str, tags: list[str],
@@ -72,7 +73,7 @@ class Listing:
             raise InvalidTransition("A listing needs at least one offer before it can be published.")
         self.status = "published"
         self._touch()
-        self.events.append(("listing.published", self))
+        self.events.append("listing.published")
 
     def retire(self) -> None:
         if self.status == "retired":
@@ -81,7 +82,7 @@ class Listing:
         self.status = "retired"
         self._touch()
         if was_published:
-            self.events.append(("listing.retired", self))
+            self.events.append("listing.retired")
 
     def update(self, changes: dict[str, Any]) -> None:
         if self.status == "retired":
@@ -100,7 +101,7 @@ class Listing:
                            for o in changes["offers"]]
         self._touch()
         if self.status == "published":
-            self.events.append(("listing.updated", self))
+            self.events.append("listing.updated")
 
     def _touch(self) -> None:
         self.version += 1

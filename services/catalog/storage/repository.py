@@ -7,12 +7,15 @@ from sqlalchemy.engine import Connection
 from services.catalog.domain.model import Listing
 from services.catalog.domain.search import offer_audience, searchable_fields
 from services.catalog.storage.tables import catalog_revision, listings, offer_reach
+from shared.uow import SeenAggregates
 
 
 class ListingRepository:
-    def __init__(self, connection: Connection):
+    """Registers every listing it loads or stores with `seen`, whose events commit() publishes."""
+
+    def __init__(self, connection: Connection, seen: SeenAggregates):
         self._connection = connection
-        self.seen: list[Listing] = []
+        self._seen = seen
 
     def get(self, listing_id: str, *, for_update: bool = False) -> Listing | None:
         query = sa.select(listings.c.document).where(listings.c.id == listing_id)
@@ -22,14 +25,14 @@ class ListingRepository:
         if document is None:
             return None
         listing = Listing.from_dict(document)
-        self.seen.append(listing)
+        self._seen.add(listing)
         return listing
 
     def add(self, listing: Listing) -> None:
         seq = self._next_revision()
         self._connection.execute(listings.insert().values(seq=seq, **self._row(listing)))
         self._write_reach(listing)
-        self.seen.append(listing)
+        self._seen.add(listing)
 
     def save(self, listing: Listing, *, expected_version: int) -> bool:
         """Write the new state only if nobody else changed it since `expected_version` (optimistic lock)."""
@@ -38,6 +41,7 @@ class ListingRepository:
             .values(**self._row(listing)))
         if result.rowcount != 1:
             return False
+        self._seen.add(listing)
         self._connection.execute(offer_reach.delete().where(offer_reach.c.listing_id == listing.id))
         self._write_reach(listing)
         self._next_revision()

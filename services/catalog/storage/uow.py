@@ -1,15 +1,27 @@
 """The catalog's unit of work: listings, outbox and inbox in one transaction."""
 from __future__ import annotations
 
+from typing import Protocol
+
+from sqlalchemy.engine import Connection, Engine
+
+from services.catalog.domain.events import new_events
 from services.catalog.storage import tables
 from services.catalog.storage.repository import ListingRepository
-from shared.uow import SqlUnitOfWork
+from shared.doorbell import Doorbell
+from shared.uow import SqlUnitOfWork, UnitOfWork
 
 
-class CatalogUnitOfWork(SqlUnitOfWork):
-    def __init__(self, engine, *, doorbell=None):
+class CatalogUnitOfWork(UnitOfWork, Protocol):
+    """What catalog's handlers need of a unit of work; the SQL one below and the in-memory twin both fit."""
+
+    listings: ListingRepository
+
+
+class SqlCatalogUnitOfWork(SqlUnitOfWork):
+    def __init__(self, engine: Engine, *, doorbell: Doorbell | None = None):
         super().__init__(engine, outbox_table=tables.outbox, inbox_table=tables.processed_events,
-                         source="/dealgate/catalog", doorbell=doorbell)
+                         new_events=new_events, doorbell=doorbell)
 
-    def open_repositories(self, connection) -> None:
-        self.listings = ListingRepository(connection)
+    def open_repositories(self, connection: Connection) -> None:
+        self.listings = ListingRepository(connection, self.seen)

@@ -33,15 +33,16 @@ class TrackedRegistration:
     submitted_at: str
     status: str = "submitted"
     case_id: str | None = None
+    # (event type, data) pairs: the verdict "registration.cleared", when nothing competes with it.
+    events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_DEAL_STATUSES
 
-    @property
-    def partner_key(self) -> str:
-        """Whose claim this is: deals already gives every direct registration the one partner id "direct"."""
-        return self.partner_id
+    def clear(self, *, reason: str, evidence: dict[str, Any]) -> None:
+        """The verdict for a registration that nothing active competes with."""
+        self.events.append(("registration.cleared", {"reason": reason, "evidence": evidence}))
 
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> TrackedRegistration:
@@ -50,7 +51,7 @@ class TrackedRegistration:
                    amount=data["amount"], submitted_at=data["submitted_at"], status=data["status"])
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "events"}
 
     def summary(self) -> dict[str, Any]:
         return {"deal_id": self.deal_id, "partner_id": self.partner_id, "channel": self.channel,

@@ -11,16 +11,24 @@ from sqlalchemy.engine import Connection
 from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration, utcnow
 from services.conflict.storage.tables import KEY_LENGTH, cases, registration_keys, registrations
 from shared.db import one_of
+from shared.uow import SeenAggregates
 
 
 class TrackedRegistrationRepository:
-    def __init__(self, connection: Connection):
+    """Registers every registration it loads or stores with `seen`, whose verdicts commit() publishes."""
+
+    def __init__(self, connection: Connection, seen: SeenAggregates):
         self._connection = connection
+        self._seen = seen
 
     def get(self, deal_id: str) -> TrackedRegistration | None:
         document = self._connection.execute(
             sa.select(registrations.c.document).where(registrations.c.deal_id == deal_id)).scalar_one_or_none()
-        return TrackedRegistration(**document) if document else None
+        if not document:
+            return None
+        registration = TrackedRegistration(**document)
+        self._seen.add(registration)
+        return registration
 
     def get_many(self, deal_ids: Iterable[str]) -> dict[str, TrackedRegistration]:
         wanted = list(dict.fromkeys(deal_ids))
@@ -33,6 +41,7 @@ class TrackedRegistrationRepository:
 
     def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
         """Record a newly judged registration and file it under its blocking keys."""
+        self._seen.add(registration)
         self._connection.execute(registrations.insert(), dict(  # one compiled statement for every verdict
             deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration)))
         rows = [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at}
@@ -46,6 +55,7 @@ class TrackedRegistrationRepository:
         self._connection.execute(registrations.delete().where(registrations.c.deal_id == deal_id))
 
     def save(self, registration: TrackedRegistration) -> None:
+        self._seen.add(registration)
         self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
                                  .values(**_registration_row(registration)))
 
@@ -114,20 +124,29 @@ def lock_number(key: str) -> int:
 
 
 class CaseRepository:
-    def __init__(self, connection: Connection):
+    """Registers every case it loads or stores with `seen`, whose events commit() publishes."""
+
+    def __init__(self, connection: Connection, seen: SeenAggregates):
         self._connection = connection
+        self._seen = seen
 
     def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
         query = sa.select(cases.c.document).where(cases.c.id == case_id)
         if for_update:
             query = query.with_for_update()
         document = self._connection.execute(query).scalar_one_or_none()
-        return Case.from_dict(document) if document else None
+        if not document:
+            return None
+        case = Case.from_dict(document)
+        self._seen.add(case)
+        return case
 
     def add(self, case: Case) -> None:
+        self._seen.add(case)
         self._connection.execute(cases.insert().values(**_case_row(case)))
 
     def save(self, case: Case) -> None:
+        self._seen.add(case)
         self._connection.execute(cases.update().where(cases.c.id == case.id).values(**_case_row(case)))
 
     def list(self, *, queue: str | None, status: str | None, limit: int, after_id: str | None) -> list[Case]:

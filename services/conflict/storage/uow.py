@@ -1,17 +1,31 @@
 """The conflict unit of work: registrations, key locks, cases, outbox and inbox in one transaction."""
 from __future__ import annotations
 
+from typing import Protocol
+
+from sqlalchemy.engine import Connection, Engine
+
+from services.conflict.domain.events import new_events
 from services.conflict.storage import tables
 from services.conflict.storage.repository import BlockingLocks, CaseRepository, TrackedRegistrationRepository
-from shared.uow import SqlUnitOfWork
+from shared.doorbell import Doorbell
+from shared.uow import SqlUnitOfWork, UnitOfWork
 
 
-class ConflictUnitOfWork(SqlUnitOfWork):
-    def __init__(self, engine, *, doorbell=None):
+class ConflictUnitOfWork(UnitOfWork, Protocol):
+    """What conflict's handlers need of a unit of work; the SQL one below and the in-memory twin both fit."""
+
+    registrations: TrackedRegistrationRepository
+    locks: BlockingLocks
+    cases: CaseRepository
+
+
+class SqlConflictUnitOfWork(SqlUnitOfWork):
+    def __init__(self, engine: Engine, *, doorbell: Doorbell | None = None):
         super().__init__(engine, outbox_table=tables.outbox, inbox_table=tables.processed_events,
-                         source="/dealgate/conflict", doorbell=doorbell)
+                         new_events=new_events, doorbell=doorbell)
 
-    def open_repositories(self, connection) -> None:
-        self.registrations = TrackedRegistrationRepository(connection)
+    def open_repositories(self, connection: Connection) -> None:
+        self.registrations = TrackedRegistrationRepository(connection, self.seen)
         self.locks = BlockingLocks(connection)
-        self.cases = CaseRepository(connection)
+        self.cases = CaseRepository(connection, self.seen)

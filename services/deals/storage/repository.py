@@ -14,6 +14,7 @@ from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
 from services.deals.identity import customer_keys
 from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
+from shared.uow import SeenAggregates
 
 
 def customer_columns(document: dict[str, Any]) -> dict[str, Any]:
@@ -24,21 +25,30 @@ def customer_columns(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class RegistrationRepository:
-    def __init__(self, connection: Connection):
+    """Registers every registration it loads or stores with `seen`, whose events commit() publishes."""
+
+    def __init__(self, connection: Connection, seen: SeenAggregates):
         self._connection = connection
+        self._seen = seen
 
     def get(self, registration_id: str, *, for_update: bool = False) -> Registration | None:
         query = sa.select(registrations.c.document).where(registrations.c.id == registration_id)
         if for_update:
             query = query.with_for_update()
         document = self._connection.execute(query).scalar_one_or_none()
-        return Registration.from_dict(document) if document else None
+        if not document:
+            return None
+        registration = Registration.from_dict(document)
+        self._seen.add(registration)
+        return registration
 
     def add(self, registration: Registration) -> None:
+        self._seen.add(registration)
         # Parameters beside a plain insert (not .values()) reuse one compiled statement: the submit hot path.
         self._connection.execute(registrations.insert(), _row(registration))
 
     def save(self, registration: Registration) -> None:
+        self._seen.add(registration)
         self._connection.execute(registrations.update().where(registrations.c.id == registration.id)
                                  .values(**_row(registration)))
 

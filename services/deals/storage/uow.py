@@ -1,6 +1,11 @@
 """The deals unit of work: registrations, read model, idempotency, outbox and inbox in one transaction."""
 from __future__ import annotations
 
+from typing import Protocol
+
+from sqlalchemy.engine import Connection, Engine
+
+from services.deals.domain.events import new_events
 from services.deals.storage import tables
 from services.deals.storage.repository import (
     CatalogReadModel,
@@ -9,17 +14,27 @@ from services.deals.storage.repository import (
     RateLimitCounters,
     RegistrationRepository,
 )
-from shared.uow import SqlUnitOfWork
+from shared.doorbell import Doorbell
+from shared.uow import SqlUnitOfWork, UnitOfWork
 
 
-class DealsUnitOfWork(SqlUnitOfWork):
-    def __init__(self, engine, *, doorbell=None, listing_cache: ListingCache | None = None):
+class DealsUnitOfWork(UnitOfWork, Protocol):
+    """What deals' handlers need of a unit of work; the SQL one below and the in-memory twin both fit."""
+
+    registrations: RegistrationRepository
+    catalog: CatalogReadModel
+    idempotency: IdempotencyStore
+    rate_limits: RateLimitCounters
+
+
+class SqlDealsUnitOfWork(SqlUnitOfWork):
+    def __init__(self, engine: Engine, *, doorbell: Doorbell | None = None, listing_cache: ListingCache | None = None):
         super().__init__(engine, outbox_table=tables.outbox, inbox_table=tables.processed_events,
-                         source="/dealgate/deals", doorbell=doorbell)
+                         new_events=new_events, doorbell=doorbell)
         self._listing_cache = listing_cache
 
-    def open_repositories(self, connection) -> None:
-        self.registrations = RegistrationRepository(connection)
+    def open_repositories(self, connection: Connection) -> None:
+        self.registrations = RegistrationRepository(connection, self.seen)
         self.catalog = CatalogReadModel(connection, self._listing_cache)
         self.idempotency = IdempotencyStore(connection)
         self.rate_limits = RateLimitCounters(connection)

@@ -7,7 +7,7 @@ import pytest
 from services.conflict import handlers
 from services.conflict.bootstrap import MIGRATIONS
 from services.conflict.overlaps import OverlapDetector
-from services.conflict.storage.uow import ConflictUnitOfWork
+from services.conflict.storage.uow import SqlConflictUnitOfWork
 from shared.db import create_engine, upgrade_to_head
 from tests.unit.conflict.builders import RULES, deal, submitted, unique
 
@@ -21,7 +21,7 @@ def engine(database_url):
 
 
 def judge(engine, data, detector):
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         handlers.on_deal_submitted(submitted(data), uow=uow, detector=detector, rules=RULES)
         uow.commit()
 
@@ -46,14 +46,14 @@ def test_overlap_case_and_queue_figures_on_the_database(engine):
     events = published(engine)
     assert [t for t, _ in events] == ["registration.cleared", "case.opened"]
     case_id = events[1][1]
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         assert uow.registrations.get(first["id"]).case_id == case_id
-    overview = {q["name"]: q for q in handlers.queue_overview(uow=ConflictUnitOfWork(engine), rules=RULES)}
+    overview = {q["name"]: q for q in handlers.queue_overview(uow=SqlConflictUnitOfWork(engine), rules=RULES)}
     assert overview["marketplace-vs-reseller"]["open"] == 1
     assert overview["marketplace-vs-reseller"]["oldest_open_age_s"] >= 0
-    handlers.claim_case(case_id, by="desk:it", uow=ConflictUnitOfWork(engine))
+    handlers.claim_case(case_id, by="desk:it", uow=SqlConflictUnitOfWork(engine))
     resolved = handlers.resolve_case(case_id, decision="award", winner=first["id"], note="first", by="desk:it",
-                                     uow=ConflictUnitOfWork(engine))
+                                     uow=SqlConflictUnitOfWork(engine))
     assert resolved.resolution["outcomes"][second["id"]]["status"] == "rejected"
     assert [t for t, _ in published(engine)][-2:] == ["case.updated", "case.resolved"]
 
@@ -63,7 +63,7 @@ def test_a_new_process_rebuilds_its_index_and_finds_typos_through_it(engine):
     judge(engine, deal(customer={"name": "Marigold Instruments Ltd", "country": "GB"}, products=[product]),
           OverlapDetector())
     restarted = OverlapDetector()
-    assert restarted.rebuild(lambda: ConflictUnitOfWork(engine)) >= 1
+    assert restarted.rebuild(lambda: SqlConflictUnitOfWork(engine)) >= 1
     judge(engine, deal(channel="direct", customer={"name": "Marigold Instrumnets", "country": "GB"},
                        products=[product]), restarted)
     assert published(engine)[-1][0] == "case.opened"
@@ -110,7 +110,7 @@ def test_parallel_consumers_with_their_own_indexes_open_exactly_one_case_per_ove
         by_deal.setdefault(key, []).append(event_type)
     opened = [key for event_type, key in events if event_type == "case.opened"]
     assert len(opened) == pairs, events
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         for first, second in expected:
             a, b = uow.registrations.get(first["id"]), uow.registrations.get(second["id"])
             assert a.case_id and a.case_id == b.case_id, "both registrations of a pair share one case"
@@ -133,7 +133,7 @@ def test_a_verdict_holds_its_key_locks_until_it_commits(postgres_url):
         with engine.connect() as other:  # try-lock in a short transaction of its own, released at its end
             return other.execute(sa.text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": lock_number(key)}).scalar()
 
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         uow.locks.acquire(keys)
         assert not free_elsewhere("country:NO") and not free_elsewhere("tax:999888777")
         assert free_elsewhere("country:SE"), "only the verdict's own keys are locked"
@@ -150,7 +150,7 @@ def test_a_key_crowded_with_older_registrations_does_not_hide_a_rarer_keys_match
 
     rare = deal(customer={"name": "Quietfield Ltd", "country": "GB", "domain": f"{unique('quiet')}.co.uk"})
     now = dt.datetime.now(dt.UTC)
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         uow.registrations.add(TrackedRegistration.from_event(submitted(rare).data),
                               keys=["dom:rare-example.co.uk", "tok:crowded"], recorded_at=now)
         for n in range(120):  # newer registrations, all under the crowded key only
@@ -158,7 +158,7 @@ def test_a_key_crowded_with_older_registrations_does_not_hide_a_rarer_keys_match
             uow.registrations.add(TrackedRegistration.from_event(submitted(crowd).data), keys=["tok:crowded"],
                                   recorded_at=now + dt.timedelta(seconds=n + 1))
         uow.commit()
-    with ConflictUnitOfWork(engine) as uow:
+    with SqlConflictUnitOfWork(engine) as uow:
         found = uow.registrations.ids_by_keys(["tok:crowded", "dom:rare-example.co.uk"], per_key=50)
     assert rare["id"] in found
     assert len(found) == 51, "the crowded key gives its newest 50, the rare key its one"

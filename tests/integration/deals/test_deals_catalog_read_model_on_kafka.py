@@ -7,7 +7,7 @@ from services.deals import handlers
 from services.deals.bootstrap import MIGRATIONS
 from services.deals.domain.policy import DealPolicy
 from services.deals.storage.tables import catalog_listings
-from services.deals.storage.uow import DealsUnitOfWork
+from services.deals.storage.uow import SqlDealsUnitOfWork
 from shared.bus import OutgoingMessage
 from shared.consumer import EventConsumer
 from shared.db import create_engine, upgrade_to_head
@@ -27,7 +27,7 @@ def rebuild(database_url: str, kafka_bus, topic: str, expected_events: int) -> d
     upgrade_to_head(database_url, MIGRATIONS)
     engine = create_engine(database_url)
     consumer = EventConsumer(subscription=kafka_bus.subscribe([topic], f"it-rebuild-{uuid.uuid4().hex[:6]}"),
-                             uow_factory=lambda: DealsUnitOfWork(engine),
+                             uow_factory=lambda: SqlDealsUnitOfWork(engine),
                              handlers=handlers.consumer_handlers(DealPolicy()),
                              dlq_publisher_factory=kafka_bus.publisher, service="deals-it")
     consumed = 0

@@ -14,7 +14,7 @@ def _commit_events(engine, topic, count, prefix="s"):
     for index in range(count):
         with ExampleUnitOfWork(engine) as uow:
             event = CloudEvent(type="thing.happened", source="/it", subject=f"{prefix}-{index}", data={"i": index})
-            uow.publish(topic, event)
+            uow.record(topic, event)
             uow.commit()
             ids.append(event.id)
     return ids

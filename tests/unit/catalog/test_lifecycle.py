@@ -4,33 +4,41 @@ import uuid
 import pytest
 
 from services.catalog import handlers
+from services.catalog.domain.events import new_events
 from services.catalog.domain.model import DomainError, InvalidTransition, Listing
 from shared.topics import CATALOG_LISTINGS
-from shared.uow import FakeUnitOfWorkBase
+from shared.uow import FakeUnitOfWorkBase, SeenAggregates
 
 
 class FakeListingRepository:
-    def __init__(self):
+    def __init__(self, seen: SeenAggregates):
         self.rows: dict[str, dict] = {}
+        self._seen = seen
 
     def get(self, listing_id, *, for_update=False):
         document = self.rows.get(listing_id)
-        return Listing.from_dict(document) if document else None
+        if not document:
+            return None
+        listing = Listing.from_dict(document)
+        self._seen.add(listing)
+        return listing
 
     def add(self, listing):
+        self._seen.add(listing)
         self.rows[listing.id] = listing.to_dict()
 
     def save(self, listing, *, expected_version):
         if self.rows[listing.id]["version"] != expected_version:
             return False
+        self._seen.add(listing)
         self.rows[listing.id] = listing.to_dict()
         return True
 
 
 class FakeCatalogUnitOfWork(FakeUnitOfWorkBase):
     def __init__(self):
-        super().__init__(source="/dealgate/catalog")
-        self.listings = FakeListingRepository()
+        super().__init__(new_events)
+        self.listings = FakeListingRepository(self.seen)
 
 
 def offer(**overrides) -> dict:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
 from services.conflict.domain.model import Case, TrackedRegistration
-from shared.uow import FakeUnitOfWorkBase
+from services.conflict.domain.events import new_events
+from shared.uow import FakeUnitOfWorkBase, SeenAggregates
 
 
 class FakeDatabase:
@@ -19,20 +21,31 @@ class FakeDatabase:
         self.locked: list[list[str]] = []
 
 
+def _stored(registration: TrackedRegistration) -> TrackedRegistration:
+    """As a row holds it: without the events waiting for the outbox."""
+    return dataclasses.replace(copy.deepcopy(registration), events=[])
+
+
 class FakeRegistrations:
-    def __init__(self, db: FakeDatabase):
+    def __init__(self, db: FakeDatabase, seen: SeenAggregates):
         self._db = db
+        self._seen = seen
 
     def get(self, deal_id: str) -> TrackedRegistration | None:
         found = self._db.registrations.get(deal_id)
-        return copy.deepcopy(found) if found else None
+        if not found:
+            return None
+        registration = copy.deepcopy(found)
+        self._seen.add(registration)
+        return registration
 
     def get_many(self, deal_ids: Iterable[str]) -> dict[str, TrackedRegistration]:
         return {i: copy.deepcopy(self._db.registrations[i]) for i in deal_ids if i in self._db.registrations}
 
     def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
         assert registration.deal_id not in self._db.registrations, "a registration is recorded once"
-        self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
+        self._seen.add(registration)
+        self._db.registrations[registration.deal_id] = _stored(registration)
         for key in keys:
             self._db.keys.setdefault(key, {})[registration.deal_id] = recorded_at
 
@@ -43,7 +56,8 @@ class FakeRegistrations:
 
     def save(self, registration: TrackedRegistration) -> None:
         assert registration.deal_id in self._db.registrations
-        self._db.registrations[registration.deal_id] = copy.deepcopy(registration)
+        self._seen.add(registration)
+        self._db.registrations[registration.deal_id] = _stored(registration)
 
     def ids_by_keys(self, keys, *, per_key=50) -> list[str]:
         found: list[str] = []
@@ -65,19 +79,26 @@ class FakeLocks:
 
 
 class FakeCases:
-    def __init__(self, db: FakeDatabase):
+    def __init__(self, db: FakeDatabase, seen: SeenAggregates):
         self._db = db
+        self._seen = seen
 
     def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
         document = self._db.cases.get(case_id)
-        return Case.from_dict(copy.deepcopy(document)) if document else None
+        if not document:
+            return None
+        case = Case.from_dict(copy.deepcopy(document))
+        self._seen.add(case)
+        return case
 
     def add(self, case: Case) -> None:
         assert case.id not in self._db.cases
+        self._seen.add(case)
         self._db.cases[case.id] = case.to_dict()
 
     def save(self, case: Case) -> None:
         assert case.id in self._db.cases
+        self._seen.add(case)
         self._db.cases[case.id] = case.to_dict()
 
     def list(self, *, queue, status, limit, after_id):
@@ -104,8 +125,8 @@ class FakeConflictUnitOfWork(FakeUnitOfWorkBase):
     """Writes go straight to the shared FakeDatabase; `published` holds what a commit would send."""
 
     def __init__(self, db: FakeDatabase | None = None):
-        super().__init__(source="/dealgate/conflict")
+        super().__init__(new_events)
         self.db = db or FakeDatabase()
-        self.registrations = FakeRegistrations(self.db)
+        self.registrations = FakeRegistrations(self.db, self.seen)
         self.locks = FakeLocks(self.db)
-        self.cases = FakeCases(self.db)
+        self.cases = FakeCases(self.db, self.seen)

@@ -6,26 +6,34 @@ import dataclasses
 import datetime as dt
 import uuid
 
+from services.deals.domain.events import new_events
 from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
 from services.deals.identity import customer_keys
 from shared.auth import Principal
-from shared.uow import FakeUnitOfWorkBase
+from shared.uow import FakeUnitOfWorkBase, SeenAggregates
 
 
 class FakeRegistrations:
-    def __init__(self):
+    def __init__(self, seen: SeenAggregates):
         self.documents: dict[str, dict] = {}
+        self._seen = seen
 
     def get(self, registration_id, *, for_update=False):
         document = self.documents.get(registration_id)
-        return Registration.from_dict(copy.deepcopy(document)) if document else None
+        if not document:
+            return None
+        registration = Registration.from_dict(copy.deepcopy(document))
+        self._seen.add(registration)
+        return registration
 
     def add(self, registration):
         assert registration.id not in self.documents
+        self._seen.add(registration)
         self.documents[registration.id] = registration.to_dict()
 
     def save(self, registration):
+        self._seen.add(registration)
         self.documents[registration.id] = registration.to_dict()
 
     def due_for_expiry(self, now, limit):
@@ -118,8 +126,8 @@ class FakeDealsUnitOfWork(FakeUnitOfWorkBase):
     """One shared store: every `with uow:` sees what earlier committed work left (rollback is not modelled)."""
 
     def __init__(self):
-        super().__init__(source="/dealgate/deals")
-        self.registrations = FakeRegistrations()
+        super().__init__(new_events)
+        self.registrations = FakeRegistrations(self.seen)
         self.catalog = FakeCatalog()
         self.idempotency = FakeIdempotency()
         self.rate_limits = FakeRateLimits()

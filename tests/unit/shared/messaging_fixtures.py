@@ -1,9 +1,12 @@
 """A minimal service (one `effects` table + outbox + inbox) to exercise the shared messaging machinery."""
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 
 from shared.db import create_engine
+from shared.events import CloudEvent
 from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
 from shared.uow import SqlUnitOfWork
@@ -15,9 +18,25 @@ outbox = define_outbox_table(metadata)
 inbox = define_inbox_table(metadata)
 
 
+@dataclasses.dataclass
+class Note:
+    """The smallest aggregate: it has recorded the (topic, event) pairs it was made with."""
+
+    events: list[tuple[str, CloudEvent]]
+
+
+def note_events(note: Note) -> list[tuple[str, CloudEvent]]:
+    recorded, note.events = note.events, []
+    return recorded
+
+
 class ExampleUnitOfWork(SqlUnitOfWork):
     def __init__(self, engine, doorbell=None):
-        super().__init__(engine, outbox_table=outbox, inbox_table=inbox, source="/test", doorbell=doorbell)
+        super().__init__(engine, outbox_table=outbox, inbox_table=inbox, new_events=note_events, doorbell=doorbell)
+
+    def record(self, topic: str, event: CloudEvent) -> None:
+        """As a repository does when it stores an aggregate: commit() publishes what the note recorded."""
+        self.seen.add(Note([(topic, event)]))
 
 
 def make_engine(url: str):

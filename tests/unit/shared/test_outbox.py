@@ -16,13 +16,13 @@ def _event(subject: str) -> CloudEvent:
 def test_events_enter_the_outbox_only_with_their_commit(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
     with ExampleUnitOfWork(engine) as uow:
-        uow.publish("topic.a", _event("rolled-back"))
+        uow.record("topic.a", _event("rolled-back"))
         uow.rollback()
     with ExampleUnitOfWork(engine) as uow:
-        uow.publish("topic.a", _event("committed"))
+        uow.record("topic.a", _event("committed"))
         uow.commit()
     with ExampleUnitOfWork(engine) as uow:
-        uow.publish("topic.a", _event("never-committed"))  # leaves the block without commit
+        uow.record("topic.a", _event("never-committed"))  # leaves the block without commit
     assert pending_count(engine, outbox) == 1
 
 
@@ -31,7 +31,7 @@ def test_relay_publishes_in_order_and_marks_rows_only_after_the_broker_accepted_
     bus = InMemoryBus()
     for index in range(7):
         with ExampleUnitOfWork(engine) as uow:
-            uow.publish("topic.a", _event(f"s-{index}"))
+            uow.record("topic.a", _event(f"s-{index}"))
             uow.commit()
     relay = OutboxRelay(engine, outbox, bus.publisher, batch_size=3)
 
@@ -64,7 +64,7 @@ def test_a_commit_rings_the_doorbell_and_the_relay_publishes_within_milliseconds
     time.sleep(0.2)
     started = time.perf_counter()
     with ExampleUnitOfWork(engine, doorbell=doorbell) as uow:
-        uow.publish("topic.a", _event("ring"))
+        uow.record("topic.a", _event("ring"))
         uow.commit()
     while not bus.messages("topic.a") and time.perf_counter() - started < 5:
         time.sleep(0.001)
