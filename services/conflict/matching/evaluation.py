@@ -1,20 +1,33 @@
 """Pairwise precision/recall of MatchIndex.find_matches against a labelled set (used by tests and bench).
 
 A pair is *predicted* when find_matches returns it with band "possible" or "clear" (both reach a human
-reviewer); "clear"-only figures are reported alongside. A *true* pair is two registrations of the same
-customer cluster that share at least one product (without a shared product there is no overlap to find).
+reviewer); "clear"-only figures are reported alongside. Pairs in the weak "review" band are reported on their
+own and never count as predicted. A *true* pair is two registrations of the same customer cluster that share
+at least one product (without a shared product there is no overlap to find).
+
+When the truth names a kind per cluster (`"kinds": {cluster: kind}`), the figures are also given per kind:
+a true pair has the kind of its cluster, a false positive counts against the kind of each of its two ends.
+
+Measure a labelled set from the command line:
+
+    .venv/bin/python -m services.conflict.matching.evaluation tests/data/matching_hard_cases.jsonl \
+        tests/data/matching_hard_cases_truth.json
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Iterable, Mapping
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 from .index import IndexedRegistration, MatchIndex
-from .scoring import CustomerProfile, compare_customers
+from .scoring import CustomerMatch, CustomerProfile, compare_customers
 
 MAX_EXAMPLES = 25
+Pair = tuple[str, str]
 
 
 def registration_from_record(record: Mapping[str, Any]) -> IndexedRegistration:
@@ -46,18 +59,45 @@ def _clusters(truth: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in truth.items()}
 
 
-def true_pairs(registrations: list[IndexedRegistration], clusters: Mapping[str, str]) -> set[tuple[str, str]]:
+def true_pairs(registrations: list[IndexedRegistration], clusters: Mapping[str, str]) -> set[Pair]:
     by_cluster: dict[str, list[IndexedRegistration]] = {}
     for registration in registrations:
         cluster = clusters.get(registration.deal_id)
         if cluster is not None:
             by_cluster.setdefault(cluster, []).append(registration)
-    pairs: set[tuple[str, str]] = set()
+    pairs: set[Pair] = set()
     for members in by_cluster.values():
         for a, b in combinations(members, 2):
             if not a.products.isdisjoint(b.products):
                 pairs.add((min(a.deal_id, b.deal_id), max(a.deal_id, b.deal_id)))
     return pairs
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 1.0
+
+
+def _by_kind(
+    kind_of_id: Mapping[str, str], actual: set[Pair], predicted: set[Pair], review: set[Pair]
+) -> dict[str, dict[str, Any]]:
+    kinds = sorted(set(kind_of_id.values()))
+    figures: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        kind_actual = {p for p in actual if kind_of_id.get(p[0]) == kind}
+        touching = {p for p in predicted if kind in (kind_of_id.get(p[0]), kind_of_id.get(p[1]))}
+        tp = len(kind_actual & predicted)
+        fp = len(touching - actual)
+        figures[kind] = {
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, len(kind_actual)),
+            "tp": tp,
+            "fp": fp,
+            "fn": len(kind_actual) - tp,
+            "true_pairs": len(kind_actual),
+            "review_true": len(kind_actual & review),
+            "review_false": len({p for p in review - actual if kind in (kind_of_id.get(p[0]), kind_of_id.get(p[1]))}),
+        }
+    return figures
 
 
 def evaluate(registrations: Iterable[Any], truth: Any, *, ids: set[str] | None = None) -> dict[str, Any]:
@@ -72,24 +112,27 @@ def evaluate(registrations: Iterable[Any], truth: Any, *, ids: set[str] | None =
     index.add_many(items)
     by_id = {r.deal_id: r for r in items}
 
-    predicted: dict[tuple[str, str], Any] = {}
+    found: dict[Pair, CustomerMatch] = {}
     for registration in items:
-        for overlap in index.find_matches(registration, min_band="possible"):
+        for overlap in index.find_matches(registration, min_band="review"):
             a, b = sorted((registration.deal_id, overlap.other_deal_id))
-            predicted.setdefault((a, b), overlap.match)
+            found.setdefault((a, b), overlap.match)
 
     actual = true_pairs(items, clusters)
     if ids is not None:
         actual = {p for p in actual if p[0] in ids and p[1] in ids}
-        predicted = {p: m for p, m in predicted.items() if p[0] in ids and p[1] in ids}
+        found = {p: m for p, m in found.items() if p[0] in ids and p[1] in ids}
+    predicted = {p: m for p, m in found.items() if m.band in ("possible", "clear")}
+    review = {p for p, m in found.items() if m.band == "review"}
     clear = {p for p, m in predicted.items() if m.band == "clear"}
 
-    def describe(pair: tuple[str, str], match: Any = None) -> dict[str, Any]:
+    def describe(pair: Pair, match: CustomerMatch | None = None) -> dict[str, Any]:
         left, right = by_id[pair[0]].profile, by_id[pair[1]].profile
         example: dict[str, Any] = {"ids": list(pair), "left": left.name, "right": right.name,
-                                   "left_domain": left.domain, "right_domain": right.domain}
+                                   "left_domain": left.domain, "right_domain": right.domain,
+                                   "left_country": left.country, "right_country": right.country}
         if match is None:
-            match = compare_customers(left, right)
+            match = found.get(pair) or compare_customers(left, right)
         example["score"] = round(match.score, 4)
         example["band"] = match.band
         return example
@@ -98,16 +141,65 @@ def evaluate(registrations: Iterable[Any], truth: Any, *, ids: set[str] | None =
     fp_pairs = sorted(predicted.keys() - actual)
     fn_pairs = sorted(actual - predicted.keys())
     clear_tp = len(clear & actual)
-    return {
-        "precision": tp / len(predicted) if predicted else 1.0,
-        "recall": tp / len(actual) if actual else 1.0,
+    review_tp = len(review & actual)
+    result: dict[str, Any] = {
+        "precision": _ratio(tp, len(predicted)),
+        "recall": _ratio(tp, len(actual)),
         "tp": tp,
         "fp": len(fp_pairs),
         "fn": len(fn_pairs),
         "true_pairs": len(actual),
         "predicted_pairs": len(predicted),
-        "clear_precision": clear_tp / len(clear) if clear else 1.0,
-        "clear_recall": clear_tp / len(actual) if actual else 1.0,
+        "clear_precision": _ratio(clear_tp, len(clear)),
+        "clear_recall": _ratio(clear_tp, len(actual)),
+        # The review band is a weak signal for the desk: reported here, never counted as predicted above.
+        "review_pairs": len(review),
+        "review_true": review_tp,
+        "review_precision": _ratio(review_tp, len(review)),
+        "recall_with_review": _ratio(tp + review_tp, len(actual)),
         "false_positives": [describe(p, predicted[p]) for p in fp_pairs[:MAX_EXAMPLES]],
         "false_negatives": [describe(p) for p in fn_pairs[:MAX_EXAMPLES]],
     }
+    if isinstance(truth, Mapping) and isinstance(truth.get("kinds"), Mapping):
+        kind_of_id = {deal_id: str(truth["kinds"][cluster]) for deal_id, cluster in clusters.items()
+                      if cluster in truth["kinds"]}
+        result["by_kind"] = _by_kind(kind_of_id, actual, set(predicted), review)
+    return result
+
+
+def held_out_ids(records: Iterable[Mapping[str, Any]], truth: Mapping[str, Any]) -> set[str]:
+    """Ids of registrations whose organisation is in the "holdout" split (never inspected while tuning)."""
+    return {str(r["id"]) for r in records if truth["split"][truth["clusters"][str(r["id"])]] == "holdout"}
+
+
+def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("precision", "recall", "tp", "fp", "fn", "true_pairs", "clear_precision", "clear_recall",
+            "review_pairs", "review_true")
+    summary = {k: round(result[k], 4) if isinstance(result[k], float) else result[k] for k in keys}
+    if "by_kind" in result:
+        summary["by_kind"] = {kind: {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
+                              for kind, figures in result["by_kind"].items()}
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description="Precision/recall of the matcher on a labelled set.")
+    parser.add_argument("registrations", type=Path, help="JSON lines, one registration per line")
+    parser.add_argument("truth", type=Path, help="JSON truth: clusters (+ optional split, kinds)")
+    parser.add_argument("--errors", action="store_true", help="also print false positives and negatives")
+    args = parser.parse_args(argv)
+    records = [json.loads(line) for line in args.registrations.read_text("utf-8").splitlines() if line.strip()]
+    truth = json.loads(args.truth.read_text("utf-8"))
+    result = evaluate(records, truth)
+    report: dict[str, Any] = {"all": _summary(result)}
+    if isinstance(truth.get("split"), Mapping):
+        report["holdout"] = _summary(evaluate(records, truth, ids=held_out_ids(records, truth)))
+    if args.errors:
+        report["false_positives"] = result["false_positives"]
+        report["false_negatives"] = result["false_negatives"]
+    print(json.dumps(report, indent=1, ensure_ascii=False))
+    return report
+
+
+if __name__ == "__main__":
+    main()

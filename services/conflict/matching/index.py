@@ -12,6 +12,7 @@ from .scoring import (
     CLEAR_THRESHOLD,
     GENERIC_WORD_WEIGHT,
     POSSIBLE_THRESHOLD,
+    REVIEW_THRESHOLD,
     CustomerFeatures,
     CustomerMatch,
     CustomerProfile,
@@ -214,10 +215,16 @@ class MatchIndex:
         return base
 
     def find_matches(self, registration: IndexedRegistration, *, min_band: str = "possible") -> list[Overlap]:
-        """Registrations in the index for the same customer sharing >= 1 product, best first."""
-        if min_band not in ("possible", "clear"):
-            raise ValueError(f"min_band must be 'possible' or 'clear', not {min_band!r}")
-        threshold = CLEAR_THRESHOLD if min_band == "clear" else POSSIBLE_THRESHOLD
+        """Registrations in the index for the same customer sharing >= 1 product, best first.
+
+        min_band "review" also returns the weak "review" band (a signal for the desk, never a case on its own);
+        the default "possible" returns only the bands that open cases.
+        """
+        thresholds = {"clear": CLEAR_THRESHOLD, "possible": POSSIBLE_THRESHOLD, "review": REVIEW_THRESHOLD}
+        if min_band not in thresholds:
+            raise ValueError(f"min_band must be 'review', 'possible' or 'clear', not {min_band!r}")
+        threshold = thresholds[min_band]
+        review_band = min_band == "review"
         features = features_of(registration.profile)
         candidates = self._candidates(registration, features)
         weight = self.token_weight
@@ -226,7 +233,8 @@ class MatchIndex:
             if logistic(assess(features, entry.features, weight)) < threshold:
                 continue
             other = entry.registration
-            match = explain(registration.profile, other.profile, features, entry.features, weight)
+            match = explain(registration.profile, other.profile, features, entry.features, weight,
+                            review_band=review_band)
             overlaps.append(Overlap(
                 other_deal_id=other.deal_id,
                 other_partner_key=other.partner_key,

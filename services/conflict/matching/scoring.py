@@ -2,6 +2,10 @@
 
 Each piece of evidence adds a log-odds weight; score = sigmoid(sum). Bands: "clear" (score >= 0.9),
 "possible" (>= 0.5), "none". Every signal dict carries its "weight" so a reviewer sees why.
+
+A fourth band, "review" (REVIEW_THRESHOLD <= score < 0.5), is given only to callers that ask for it
+(`review_band=True`, `find_matches(min_band="review")`): an ambiguous pair worth a look at the desk that must
+never open a case on its own. Without asking, such a pair is "none", as it always was.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from .vocabulary import GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
 
 CLEAR_THRESHOLD = 0.9
 POSSIBLE_THRESHOLD = 0.5
-BANDS = ("none", "possible", "clear")
+REVIEW_THRESHOLD = 0.25
+BANDS = ("none", "review", "possible", "clear")
 
 # Log-odds contributions. A shared registrable domain or tax id outweighs a country mismatch and a weak
 # name; two different domains outweigh an identical name (subsidiaries and namesakes have own domains).
@@ -350,11 +355,13 @@ def assess(
     return total
 
 
-def band_for(score: float) -> str:
+def band_for(score: float, *, review_band: bool = False) -> str:
     if score >= CLEAR_THRESHOLD:
         return "clear"
     if score >= POSSIBLE_THRESHOLD:
         return "possible"
+    if review_band and score >= REVIEW_THRESHOLD:
+        return "review"
     return "none"
 
 
@@ -368,6 +375,8 @@ def explain(
     left: CustomerFeatures,
     right: CustomerFeatures,
     weight: Callable[[str], float] = default_token_weight,
+    *,
+    review_band: bool = False,
 ) -> CustomerMatch:
     """Full decision with reviewer evidence (original names, division tags, legal forms, free-mail notes)."""
     signals: list[dict[str, Any]] = []
@@ -387,8 +396,11 @@ def explain(
             if host and is_free_mail(host):
                 signals.append({"kind": "free_mail", "side": side, "field": field_name, "value": host,
                                 "weight": 0.0, "note": "free-mail domain ignored as customer evidence"})
-    return CustomerMatch(score=score, band=band_for(score), signals=signals)
+    return CustomerMatch(score=score, band=band_for(score, review_band=review_band), signals=signals)
 
 
-def compare_customers(a: CustomerProfile, b: CustomerProfile, *, token_weights: TokenWeights = None) -> CustomerMatch:
-    return explain(a, b, features_of(a), features_of(b), _weight_function(token_weights))
+def compare_customers(
+    a: CustomerProfile, b: CustomerProfile, *, token_weights: TokenWeights = None, review_band: bool = False
+) -> CustomerMatch:
+    """Score two profiles. `review_band=True` names weak pairs "review" instead of "none" (see module doc)."""
+    return explain(a, b, features_of(a), features_of(b), _weight_function(token_weights), review_band=review_band)
