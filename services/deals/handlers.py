@@ -5,10 +5,11 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from services.deals.domain.idempotency import StoredResponse, judge
+from services.deals.domain.commands import SubmitDeal
+from services.deals.domain.idempotency import judge
 from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
 from services.deals.domain.policy import DealPolicy
 from services.deals.domain.reference import REGION_OF_COUNTRY
@@ -16,6 +17,9 @@ from services.deals.identity import customer_keys, strong_match
 from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
+
+if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
+    from services.deals.storage.uow import DealsUnitOfWork
 
 
 class NotFound(Exception):
@@ -35,58 +39,73 @@ class ProductsUnavailable(DomainError):
 # --- Submission ------------------------------------------------------------------------------------------
 
 
-def acknowledgement(registration: Registration) -> StoredResponse:
-    """The 201 a submission answers with; stored with an Idempotency-Key so that replays are identical."""
-    return StoredResponse(status=201, body=json.dumps(registration.public_dict(), separators=(",", ":")),
-                          headers={"Location": f"/v1/deals/{registration.id}", "ETag": etag(registration)})
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """What a submission answers: the acknowledged registration as JSON text, and whether it is a replay."""
+
+    acknowledged: str
+    deal_id: str
+    version: int
+    replayed: bool = False
+
+    @classmethod
+    def replay(cls, acknowledged: str) -> Submission:
+        registration = json.loads(acknowledged)
+        return cls(acknowledged, deal_id=registration["id"], version=registration["version"], replayed=True)
+
+
+def submit_deal(command: SubmitDeal, *, principal: Principal, limits: DealLimits,
+                uow_factory: Callable[[], DealsUnitOfWork], now: dt.datetime | None = None) -> Submission:
+    """Register a deal; with an Idempotency-Key, this owns the key's whole life (claim, replay, complete, release).
+
+    The claim commits in its own short transaction, so that a concurrent duplicate sees it at once. A request
+    that fails (a validation failure is never stored) gives its key back for a corrected retry.
+    """
+    key = command.idempotency_key
+    if key is None:
+        return _register(command, principal=principal, uow=uow_factory())
+    now = now or utcnow()
+    with uow_factory() as uow:
+        existing = uow.idempotency.claim(principal.owner_key, key, command.request_fingerprint, now=now,
+                                         ttl=dt.timedelta(seconds=limits.idempotency_ttl_s),
+                                         abandoned_after=dt.timedelta(seconds=limits.idempotency_abandoned_after_s))
+        uow.commit()
+    if existing is not None:
+        return Submission.replay(judge(existing, command.request_fingerprint))
+    try:
+        return _register(command, principal=principal, uow=uow_factory(), idempotency_key=key)
+    except BaseException:
+        with uow_factory() as uow:
+            uow.idempotency.release(principal.owner_key, key)
+            uow.commit()
+        raise
+
+
+def _register(command: SubmitDeal, *, principal: Principal, uow: DealsUnitOfWork,
+              idempotency_key: str | None = None) -> Submission:
+    with uow:
+        _check_products(command.products, principal=principal, customer=command.customer,
+                        customer_domain=command.customer_keys["domain"], uow=uow)
+        registration = Registration.submit(partner_id=principal.owner_key, channel=principal.channel,
+                                           submitted_by=principal.sub, **command.registration_fields())
+        uow.registrations.add(registration, customer_keys=command.customer_keys)
+        acknowledged = json.dumps(registration.public_dict(), separators=(",", ":"))
+        if idempotency_key:
+            uow.idempotency.complete(principal.owner_key, idempotency_key, acknowledged)
+        uow.commit()
+        return Submission(acknowledged, deal_id=registration.id, version=registration.version)
 
 
 def etag(registration: Registration) -> str:
     return f'"{registration.version}"'
 
 
-def claim_idempotency_key(key: str, request_hash: str, *, principal: Principal, limits: DealLimits, uow,
-                          now: dt.datetime | None = None) -> StoredResponse | None:
-    """In its own short transaction, so a concurrent duplicate sees the claim at once.
-
-    Returns None when this request now holds the key, or the first response to replay; raises
-    IdempotencyConflict for another body, or while the first request is still in flight.
-    """
-    now = now or utcnow()
-    with uow:
-        existing = uow.idempotency.claim(principal.owner_key, key, request_hash, now=now,
-                                         ttl=dt.timedelta(seconds=limits.idempotency_ttl_s),
-                                         abandoned_after=dt.timedelta(seconds=limits.idempotency_abandoned_after_s))
-        uow.commit()
-    return None if existing is None else judge(existing, request_hash)
-
-
-def release_idempotency_key(key: str, *, principal: Principal, uow) -> None:
-    """A request that failed (validation is never stored) gives its key back for a corrected retry."""
-    with uow:
-        uow.idempotency.release(principal.owner_key, key)
-        uow.commit()
-
-
-def submit_deal(fields: dict[str, Any], *, principal: Principal, uow,
-                idempotency_key: str | None = None) -> StoredResponse:
-    with uow:
-        _check_products(fields["products"], principal=principal, customer=fields["customer"], uow=uow)
-        registration = Registration.submit(partner_id=principal.owner_key, channel=principal.channel,
-                                           submitted_by=principal.sub, **fields)
-        uow.registrations.add(registration)
-        response = acknowledgement(registration)
-        if idempotency_key:
-            uow.idempotency.complete(principal.owner_key, idempotency_key, response)
-        uow.commit()
-        return response
-
-
-def _check_products(product_ids: list[str], *, principal: Principal, customer: dict, uow) -> None:
+def _check_products(product_ids: list[str], *, principal: Principal, customer: dict[str, Any],
+                    uow: DealsUnitOfWork, customer_domain: str | None = None) -> None:
     """Each product must be published and have an offer for the caller's channel and the customer's region."""
     known = uow.catalog.get_many(product_ids)
     region = REGION_OF_COUNTRY.get(customer["country"])
-    domain = customer.get("domain_normalised") or customer_keys(customer)["domain"]
+    domain = customer_domain or customer.get("domain_normalised") or customer_keys(customer)["domain"]
     errors: dict[str, list[str]] = {}
     for index, product_id in enumerate(product_ids):
         listing = known.get(product_id)

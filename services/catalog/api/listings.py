@@ -1,7 +1,6 @@
 """HTTP resource for listings: thin views that parse, authorise, handle caching headers and hand over to handlers."""
 from __future__ import annotations
 
-import decimal
 import json
 
 from flask import Response, current_app, request
@@ -124,7 +123,7 @@ class Listings(MethodView):
     @blp.alt_response(422, schema="Problem", description="Validation failed; `errors` maps fields to messages")
     def post(self, fields):
         """Create a draft listing (admin)."""
-        listing = handlers.create_listing(_plain(fields), uow=_catalog().uow_factory())
+        listing = handlers.create_listing(fields, uow=_catalog().uow_factory())
         return listing.to_dict(), 201, {"Location": f"/v1/listings/{listing.id}", "ETag": f'"{listing.version}"',
                                         "Cache-Control": NO_STORE}
 
@@ -161,7 +160,7 @@ class ListingItem(MethodView):
     def patch(self, changes, listing_id):
         """Change a listing (admin). Send If-Match with its ETag; a published listing announces the change."""
         expected = _if_match(required=True)
-        return _change(lambda: handlers.update_listing(listing_id, _plain(changes), expected_versions=expected,
+        return _change(lambda: handlers.update_listing(listing_id, changes, expected_versions=expected,
                                                        uow=_catalog().uow_factory()))
 
 
@@ -223,13 +222,3 @@ def retire(listing_id):
     return _change(lambda: handlers.retire_listing(listing_id, uow=_catalog().uow_factory(),
                                                    expected_versions=expected))
 
-
-def _plain(value):
-    """Decimals become strings: amounts are decimal strings everywhere outside Python."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value

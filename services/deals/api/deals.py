@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -22,7 +23,8 @@ from services.deals.api.schemas import (
     DealSchema,
     DealSubmitSchema,
 )
-from services.deals.domain.idempotency import IdempotencyConflict, StoredResponse, request_fingerprint
+from services.deals.domain.commands import SubmitDeal
+from services.deals.domain.idempotency import IdempotencyConflict, request_fingerprint
 from services.deals.domain.model import DomainError, parse_iso
 from services.deals.limits import RateLimited
 from shared.auth import current_principal, require_roles, roles_required
@@ -63,31 +65,22 @@ class Deals(MethodView):
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
                           "schema": {"type": "string", "maxLength": 255},
                           "description": "Kept 24 h per partner: the same body replays the first response."}])
-    def post(self, fields):
+    def post(self, command: SubmitDeal):
         """Register a deal; the channel and partner come from the token."""
         principal = require_roles(*SUBMITTERS)
         deals = _deals()
-        fields = _plain(fields)
         key = _idempotency_key()
         if key is not None:
-            try:
-                replay = handlers.claim_idempotency_key(key, request_fingerprint(request.get_json()),
-                                                        principal=principal, limits=deals.limits,
-                                                        uow=deals.uow_factory())
-            except IdempotencyConflict as exc:
-                abort(409, message=str(exc), headers={"Retry-After": "1"})
-            if replay is not None:
-                return _send(replay, replayed=True)
+            command = dataclasses.replace(command, idempotency_key=key,
+                                          request_fingerprint=request_fingerprint(request.get_json()))
         try:
-            response = handlers.submit_deal(fields, principal=principal, uow=deals.uow_factory(),
-                                            idempotency_key=key)
-        except BaseException as exc:
-            if key is not None:
-                handlers.release_idempotency_key(key, principal=principal, uow=deals.uow_factory())
-            if isinstance(exc, handlers.ProductsUnavailable):
-                abort(422, message="Some products cannot be registered.", errors=exc.errors)
-            raise
-        return _send(response)
+            submission = handlers.submit_deal(command, principal=principal, limits=deals.limits,
+                                              uow_factory=deals.uow_factory)
+        except IdempotencyConflict as exc:
+            abort(409, message=str(exc), headers={"Retry-After": "1"})
+        except handlers.ProductsUnavailable as exc:
+            abort(422, message="Some products cannot be registered.", errors=exc.errors)
+        return _acknowledge(submission)
 
     @blp.arguments(DealQuerySchema(), location="query")
     @blp.response(200, DealPageSchema)
@@ -112,7 +105,7 @@ def check(body):
     principal = require_roles(*SUBMITTERS)
     deals = _deals()
     try:
-        availability = handlers.check_availability(_plain(body["customer"]), body["products"], principal=principal,
+        availability = handlers.check_availability(body["customer"], body["products"], principal=principal,
                                                    limits=deals.limits, uow=deals.uow_factory())
     except RateLimited as exc:
         _too_many(exc)
@@ -139,7 +132,7 @@ class Deal(MethodView):
     def patch(self, changes, deal_id):
         """Edit a registration (If-Match optional). New customer or products of an approved one are re-checked."""
         principal = require_roles(*SUBMITTERS)
-        return _act(deal_id, lambda: handlers.amend_deal(deal_id, _plain(changes), principal=principal,
+        return _act(deal_id, lambda: handlers.amend_deal(deal_id, changes, principal=principal,
                                                          uow=_deals().uow_factory(),
                                                          if_match=request.headers.get("If-Match")))
 
@@ -194,10 +187,12 @@ def _act(deal_id: str, action):
     return registration.public_dict(), 200, {"ETag": handlers.etag(registration)}
 
 
-def _send(stored: StoredResponse, *, replayed: bool = False) -> Response:
-    response = Response(stored.body, status=stored.status, mimetype="application/json")
-    response.headers.update(stored.headers)
-    if replayed:
+def _acknowledge(submission: handlers.Submission) -> Response:
+    """201 with the registration exactly as first acknowledged; Location and ETag follow from its id and version."""
+    response = Response(submission.acknowledged, status=201, mimetype="application/json")
+    response.headers["Location"] = f"/v1/deals/{submission.deal_id}"
+    response.headers["ETag"] = f'"{submission.version}"'
+    if submission.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -238,13 +233,3 @@ def _decode_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
               errors={"cursor": ["Use the next_cursor of a previous page."]})
     return submitted_at, last_id
 
-
-def _plain(value):
-    """Dates from the schema become ISO strings, as they travel in events."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

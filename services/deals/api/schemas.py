@@ -7,9 +7,10 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.model import EDITABLE_FIELDS, STATUSES
 from services.deals.domain.reference import CURRENCIES, REGION_OF_COUNTRY
-from services.deals.identity import InvalidDomain, registrable_domain
+from services.deals.identity import InvalidDomain, customer_keys, registrable_domain
 from shared.auth import CHANNELS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -149,7 +150,7 @@ def _expected_close_is_plausible(value: dt.date) -> None:
         raise ValidationError("The expected close date must be within five years.")
 
 
-class DealSubmitSchema(Schema):
+class _DealFieldsSchema(Schema):
     customer = fields.Nested(CustomerSchema, required=True)
     contact = fields.Nested(ContactSchema, allow_none=True)
     products = _products(required=True)
@@ -167,7 +168,18 @@ class DealSubmitSchema(Schema):
         _expected_close_is_plausible(value)
 
 
-class DealAmendSchema(DealSubmitSchema):
+class DealSubmitSchema(_DealFieldsSchema):
+    """POST /v1/deals: loads into a SubmitDeal command, with the customer's keys computed once."""
+
+    @post_load
+    def make_command(self, data, **_) -> SubmitDeal:
+        return SubmitDeal(customer=data["customer"], products=data["products"], amount=data["amount"],
+                          expected_close=data["expected_close"].isoformat(), contact=data.get("contact"),
+                          opportunity_name=data.get("opportunity_name"), notes=data.get("notes"),
+                          customer_keys=customer_keys(data["customer"]))
+
+
+class DealAmendSchema(_DealFieldsSchema):
     """PATCH: any editable field; a new customer is given whole. `null` clears an optional field."""
     customer = fields.Nested(CustomerSchema)
     products = _products()
@@ -178,6 +190,13 @@ class DealAmendSchema(DealSubmitSchema):
     def something_to_change(self, data, **_):
         if not data:
             raise ValidationError(f"Give at least one of: {', '.join(EDITABLE_FIELDS)}.")
+
+    @post_load
+    def dates_as_text(self, data, **_):
+        """Dates travel in events and documents as ISO text."""
+        if data.get("expected_close") is not None:
+            data["expected_close"] = data["expected_close"].isoformat()
+        return data
 
 
 class AvailabilityQuerySchema(Schema):

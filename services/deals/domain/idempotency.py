@@ -12,19 +12,12 @@ DONE = "done"
 
 
 @dataclasses.dataclass(frozen=True)
-class StoredResponse:
-    """The first response, byte for byte, so that a replay is indistinguishable from it."""
-    status: int
-    body: str
-    headers: dict[str, str]
-
-
-@dataclasses.dataclass(frozen=True)
 class IdempotencyRecord:
     request_hash: str
     state: str
     created_at: dt.datetime
-    response: StoredResponse | None = None
+    # The acknowledged registration as JSON text, byte for byte, so that a replay is indistinguishable from it.
+    response: str | None = None
 
 
 class IdempotencyConflict(Exception):
@@ -37,7 +30,7 @@ def request_fingerprint(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def judge(existing: IdempotencyRecord, request_hash: str) -> StoredResponse:
+def judge(existing: IdempotencyRecord, request_hash: str) -> str:
     """What a request whose key is already taken gets: the replay, or an IdempotencyConflict."""
     if existing.request_hash != request_hash:
         raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")

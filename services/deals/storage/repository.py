@@ -10,16 +10,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord, StoredResponse
+from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
 from services.deals.identity import customer_keys
 from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
 from shared.uow import SeenAggregates
 
 
-def customer_columns(document: dict[str, Any]) -> dict[str, Any]:
+def customer_columns(document: dict[str, Any], keys: dict[str, str | None] | None = None) -> dict[str, Any]:
     """The query columns of a registration document: its channel and its customer's normalised keys."""
-    keys = customer_keys(document.get("customer") or {})
+    keys = keys or customer_keys(document.get("customer") or {})
     return dict(channel=document.get("channel"), customer_country=keys["country"], customer_domain=keys["domain"],
                 customer_tax_id=keys["tax_id"], customer_duns=keys["duns"], customer_name_key=keys["name"])
 
@@ -42,10 +42,11 @@ class RegistrationRepository:
         self._seen.add(registration)
         return registration
 
-    def add(self, registration: Registration) -> None:
+    def add(self, registration: Registration, *, customer_keys: dict[str, str | None] | None = None) -> None:
+        """`customer_keys` when the caller has them already (a submission computes them once)."""
         self._seen.add(registration)
         # Parameters beside a plain insert (not .values()) reuse one compiled statement: the submit hot path.
-        self._connection.execute(registrations.insert(), _row(registration))
+        self._connection.execute(registrations.insert(), _row(registration, customer_keys))
 
     def save(self, registration: Registration) -> None:
         self._seen.add(registration)
@@ -97,11 +98,11 @@ class RegistrationRepository:
         return [Registration.from_dict(d) for d in self._connection.execute(query).scalars()]
 
 
-def _row(registration: Registration) -> dict:
+def _row(registration: Registration, keys: dict[str, str | None] | None = None) -> dict:
     document = registration.to_dict()
     return dict(id=registration.id, partner_id=registration.partner_id, status=registration.status,
                 submitted_at=registration.submitted_at, protection_until=registration.protection_until,
-                version=registration.version, document=document, **customer_columns(document))
+                version=registration.version, document=document, **customer_columns(document, keys))
 
 
 class ListingCache:
@@ -195,15 +196,14 @@ class IdempotencyStore:
             return None
         row = self._connection.execute(sa.select(idempotency_records).where(t.partner_id == partner_id,
                                                                              t.key == key)).one()
-        response = (StoredResponse(row.response_status, row.response_body, dict(row.response_headers or {}))
-                    if row.state == DONE else None)
+        # The HTTP status and headers follow from the body (201, its id and version); older rows still hold them.
+        response = row.response_body if row.state == DONE else None
         return IdempotencyRecord(row.request_hash, row.state, row.created_at, response)
 
-    def complete(self, partner_id: str, key: str, response: StoredResponse) -> None:
+    def complete(self, partner_id: str, key: str, acknowledged: str) -> None:
         t = idempotency_records.c
         self._connection.execute(idempotency_records.update().where(t.partner_id == partner_id, t.key == key)
-                                 .values(state=DONE, response_status=response.status, response_body=response.body,
-                                         response_headers=response.headers))
+                                 .values(state=DONE, response_status=201, response_body=acknowledged))
 
     def release(self, partner_id: str, key: str) -> None:
         t = idempotency_records.c

@@ -1,6 +1,5 @@
 """Idempotency-Key on PostgreSQL: replays, other bodies, and concurrent requests that carry one key."""
 import datetime as dt
-import json
 import threading
 import uuid
 
@@ -48,16 +47,23 @@ def test_a_request_arriving_while_the_first_holds_the_key_is_409_then_replays(de
     principal = Principal(sub=f"partner:{partner_id}", role="partner", partner_id=partner_id, channel="reseller")
     key, document = str(uuid.uuid4()), body(deals_app.product)
     deals = deals_app.deals
-    # The first request has claimed the key and is still working.
-    assert handlers.claim_idempotency_key(key, request_fingerprint(document), principal=principal,
-                                          limits=deals.limits, uow=deals.uow_factory()) is None
+    # A first request has claimed the key (committed in its own transaction) and is still working.
+    with deals.uow_factory() as uow:
+        assert uow.idempotency.claim(principal.owner_key, key, request_fingerprint(document),
+                                     now=dt.datetime.now(dt.UTC), ttl=dt.timedelta(hours=24),
+                                     abandoned_after=dt.timedelta(minutes=5)) is None
+        uow.commit()
     second = deals_app.client.post("/v1/deals", json=document, headers={**who, "Idempotency-Key": key})
     assert second.status_code == 409 and second.headers["Retry-After"] == "1"
 
-    first = handlers.submit_deal(json.loads(json.dumps(document)), principal=principal, uow=deals.uow_factory(),
-                                 idempotency_key=key)
+    with deals.uow_factory() as uow:  # the first request failed and gave the key back
+        uow.idempotency.release(principal.owner_key, key)
+        uow.commit()
+    first = deals_app.client.post("/v1/deals", json=document, headers={**who, "Idempotency-Key": key})
     replay = deals_app.client.post("/v1/deals", json=document, headers={**who, "Idempotency-Key": key})
-    assert replay.status_code == 201 and replay.data.decode() == first.body
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    assert replay.status_code == 201 and replay.data == first.data and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == first.headers["Location"] and replay.headers["ETag"] == first.headers["ETag"]
     other = deals_app.client.post("/v1/deals", json={**document, "notes": "x"}, headers={**who, "Idempotency-Key": key})
     assert other.status_code == 409 and "different request body" in other.json["detail"]
 

@@ -6,8 +6,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
-from services.conflict.domain.model import Case, TrackedRegistration
 from services.conflict.domain.events import new_events
+from services.conflict.domain.model import Case, TrackedRegistration
 from shared.uow import FakeUnitOfWorkBase, SeenAggregates
 
 

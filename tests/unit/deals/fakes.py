@@ -27,7 +27,7 @@ class FakeRegistrations:
         self._seen.add(registration)
         return registration
 
-    def add(self, registration):
+    def add(self, registration, *, customer_keys=None):
         assert registration.id not in self.documents
         self._seen.add(registration)
         self.documents[registration.id] = registration.to_dict()

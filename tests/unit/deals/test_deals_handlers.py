@@ -6,8 +6,10 @@ import json
 import pytest
 
 from services.deals import handlers
+from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import IdempotencyConflict, request_fingerprint
 from services.deals.domain.policy import DealPolicy
+from services.deals.identity import customer_keys
 from services.deals.limits import DealLimits, RateLimited
 from shared.events import CloudEvent
 from tests.unit.deals.fakes import FakeDealsUnitOfWork, deal_fields, listing, partner, unique
@@ -27,9 +29,18 @@ def published(uow, **kwargs) -> str:
     return document["id"]
 
 
+def command(fields: dict, key: str | None = None) -> SubmitDeal:
+    """As the API schema builds it: the customer's keys once, and the body's fingerprint for a key."""
+    return SubmitDeal(**fields, customer_keys=customer_keys(fields["customer"]), idempotency_key=key,
+                      request_fingerprint=request_fingerprint(fields) if key else "")
+
+
+def send(uow, who, fields, key=None, now=None) -> handlers.Submission:
+    return handlers.submit_deal(command(fields, key), principal=who, limits=LIMITS, uow_factory=lambda: uow, now=now)
+
+
 def submit(uow, who, fields, key=None) -> dict:
-    response = handlers.submit_deal(fields, principal=who, uow=uow, idempotency_key=key)
-    return json.loads(response.body)
+    return json.loads(send(uow, who, fields, key).acknowledged)
 
 
 def event(event_type: str, data: dict, subject: str = "s") -> CloudEvent:
@@ -79,63 +90,68 @@ def test_a_private_offer_is_open_to_its_partner(uow):
 # --- idempotency -------------------------------------------------------------------------------------------
 
 
-def claim(uow, who, key, body, now=None):
-    return handlers.claim_idempotency_key(key, request_fingerprint(body), principal=who, limits=LIMITS, uow=uow,
-                                          now=now)
+def hold(uow, who, key, fields, now=None):
+    """Another request with this key and body has claimed it and is still working."""
+    uow.idempotency.claim(who.owner_key, key, request_fingerprint(fields), now=now or dt.datetime.now(dt.UTC),
+                          ttl=dt.timedelta(seconds=LIMITS.idempotency_ttl_s),
+                          abandoned_after=dt.timedelta(seconds=LIMITS.idempotency_abandoned_after_s))
 
 
 def test_the_same_key_and_body_replays_the_first_response_exactly(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    assert claim(uow, who, key, fields) is None
-    first = handlers.submit_deal(fields, principal=who, uow=uow, idempotency_key=key)
-    replay = claim(uow, who, key, dict(reversed(list(fields.items()))))  # same JSON, other key order
-    assert replay == first and replay.status == 201 and replay.headers["Location"].endswith(json.loads(first.body)["id"])
+    first = send(uow, who, fields, key)
+    replay = send(uow, who, dict(reversed(list(fields.items()))), key)  # same JSON, other key order
+    assert not first.replayed and replay.replayed
+    assert replay.acknowledged == first.acknowledged and replay.deal_id == first.deal_id
+    assert replay.version == first.version
     assert len(uow.events_of_type("deal.submitted")) == 1
 
 
 def test_the_same_key_with_another_body_is_a_conflict(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    claim(uow, who, key, fields)
-    handlers.submit_deal(fields, principal=who, uow=uow, idempotency_key=key)
+    send(uow, who, fields, key)
     with pytest.raises(IdempotencyConflict, match="different request body"):
-        claim(uow, who, key, {**fields, "notes": "changed"})
+        send(uow, who, {**fields, "notes": "changed"}, key)
 
 
 def test_a_second_request_while_the_first_is_in_flight_is_a_conflict(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    assert claim(uow, who, key, fields) is None
+    hold(uow, who, key, fields)
     with pytest.raises(IdempotencyConflict, match="still being processed"):
-        claim(uow, who, key, fields)
+        send(uow, who, fields, key)
+    assert uow.events_of_type("deal.submitted") == []
 
 
 def test_keys_belong_to_one_partner(uow):
     key, fields = unique("key"), deal_fields([published(uow)])
-    assert claim(uow, partner(), key, fields) is None
-    assert claim(uow, partner(), key, fields) is None
+    first, second = send(uow, partner(), fields, key), send(uow, partner(), fields, key)
+    assert not second.replayed and second.deal_id != first.deal_id
 
 
 def test_a_key_is_kept_24_hours_and_then_free_again(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
     start = dt.datetime.now(dt.UTC)
-    claim(uow, who, key, fields, now=start)
-    handlers.submit_deal(fields, principal=who, uow=uow, idempotency_key=key)
-    assert claim(uow, who, key, fields, now=start + dt.timedelta(hours=23)) is not None
-    assert claim(uow, who, key, {**fields, "notes": "new"}, now=start + dt.timedelta(hours=24, seconds=1)) is None
+    send(uow, who, fields, key, now=start)
+    assert send(uow, who, fields, key, now=start + dt.timedelta(hours=23)).replayed
+    later = send(uow, who, {**fields, "notes": "new"}, key, now=start + dt.timedelta(hours=24, seconds=1))
+    assert not later.replayed
 
 
 def test_a_key_whose_request_died_in_flight_can_be_taken_over(uow):
     who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
     start = dt.datetime.now(dt.UTC)
-    claim(uow, who, key, fields, now=start)
+    hold(uow, who, key, fields, now=start)
     later = start + dt.timedelta(seconds=LIMITS.idempotency_abandoned_after_s + 1)
-    assert claim(uow, who, key, fields, now=later) is None
+    assert not send(uow, who, fields, key, now=later).replayed
 
 
-def test_a_released_key_can_be_used_again_after_a_failed_request(uow):
-    who, key, fields = partner(), unique("key"), deal_fields([published(uow)])
-    claim(uow, who, key, fields)
-    handlers.release_idempotency_key(key, principal=who, uow=uow)
-    assert claim(uow, who, key, fields) is None
+def test_a_failed_request_gives_its_key_back_for_a_corrected_retry(uow):
+    who, key = partner(), unique("key")
+    refused = deal_fields([published(uow, status="draft")])
+    with pytest.raises(handlers.ProductsUnavailable):
+        send(uow, who, refused, key)
+    corrected = {**refused, "products": [published(uow)]}
+    assert not send(uow, who, corrected, key).replayed
 
 
 # --- pre-check ---------------------------------------------------------------------------------------------
