@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import structlog
 
 from shared.bus import Message, OutgoingMessage, Publisher, Subscription
-from shared.events import CORRELATION_HEADER, CloudEvent, InvalidEvent
+from shared.events import CORRELATION_KAFKA_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
 
@@ -69,7 +69,7 @@ class EventConsumer:
 
     def _apply(self, message: Message) -> None:
         event = CloudEvent.from_json(message.value)
-        bind_correlation_id(event.correlationid or message.header(CORRELATION_HEADER))
+        bind_correlation_id(event.correlationid or message.header(CORRELATION_KAFKA_HEADER))
         try:
             with self._uow_factory() as uow:
                 first_time = uow.inbox.mark_processed(event, message.topic)
@@ -99,7 +99,7 @@ class EventConsumer:
         try:
             with self._uow_factory() as uow:
                 for message, event in events:
-                    bind_correlation_id(event.correlationid or message.header(CORRELATION_HEADER))
+                    bind_correlation_id(event.correlationid or message.header(CORRELATION_KAFKA_HEADER))
                     first_time = uow.inbox.mark_processed(event, message.topic)
                     handler = self._handlers.get(event.type) if first_time else None
                     if handler is not None:

@@ -13,7 +13,7 @@ from shared.clock import iso, utcnow
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
-CORRELATION_HEADER = "correlationid"
+CORRELATION_KAFKA_HEADER = "correlationid"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,7 +23,7 @@ from shared.metrics import http_metrics, render_latest
 
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
-CORRELATION_HEADER = "X-Correlation-ID"
+CORRELATION_HTTP_HEADER = "X-Correlation-ID"
 
 
 class ProblemSchema(Schema):
@@ -99,7 +99,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     @app.before_request
     def start_request():
         g.started = time.perf_counter()
-        bind_correlation_id(request.headers.get(CORRELATION_HEADER))
+        bind_correlation_id(request.headers.get(CORRELATION_HTTP_HEADER))
         if request.method != "OPTIONS":
             authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None,
                                  public_endpoints)
@@ -111,7 +111,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     def finish_request(response: Response):
         from shared.logging import current_correlation_id
 
-        response.headers[CORRELATION_HEADER] = current_correlation_id() or ""
+        response.headers[CORRELATION_HTTP_HEADER] = current_correlation_id() or ""
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         key = (request.method, endpoint)
         counter = counted.get(key + (response.status_code,))

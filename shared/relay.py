@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from shared.bus import OutgoingMessage, Publisher, PublishFailed
 from shared.clock import utcnow
-from shared.events import CORRELATION_HEADER
+from shared.events import CORRELATION_KAFKA_HEADER
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,7 @@ class OutboxRelay:
             messages = [
                 OutgoingMessage(topic=r.topic, key=r.message_key, value=r.payload.encode(),
                                 headers=[("content-type", b"application/cloudevents+json")]
-                                + ([(CORRELATION_HEADER, r.correlation_id.encode())] if r.correlation_id else []))
+                                + ([(CORRELATION_KAFKA_HEADER, r.correlation_id.encode())] if r.correlation_id else []))
                 for r in rows
             ]
             if self._publisher is None:

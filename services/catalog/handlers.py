@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.catalog.domain.model import DomainError, Listing
 from services.catalog.domain.search import ListingQuery, Viewer, visible_view
+
+if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
+    from services.catalog.storage.uow import CatalogUnitOfWork
 
 
 class NotFound(Exception):
@@ -25,7 +28,7 @@ class VersionMismatch(Exception):
         self.current_version = current_version
 
 
-def create_listing(fields: dict[str, Any], *, uow) -> Listing:
+def create_listing(fields: dict[str, Any], *, uow: CatalogUnitOfWork) -> Listing:
     with uow:
         listing = Listing.draft(**fields)
         uow.listings.add(listing)
@@ -53,19 +56,23 @@ def read_listing(listing_id: str, viewer: Viewer, *, reader) -> dict[str, Any]:
     return view
 
 
-def publish_listing(listing_id: str, *, uow, expected_versions: frozenset[int] | None = None) -> Listing:
+def publish_listing(listing_id: str, *, uow: CatalogUnitOfWork,
+                    expected_versions: frozenset[int] | None = None) -> Listing:
     return _change(listing_id, lambda listing: listing.publish(), uow=uow, expected_versions=expected_versions)
 
 
-def retire_listing(listing_id: str, *, uow, expected_versions: frozenset[int] | None = None) -> Listing:
+def retire_listing(listing_id: str, *, uow: CatalogUnitOfWork,
+                   expected_versions: frozenset[int] | None = None) -> Listing:
     return _change(listing_id, lambda listing: listing.retire(), uow=uow, expected_versions=expected_versions)
 
 
-def update_listing(listing_id: str, changes: dict[str, Any], *, expected_versions: frozenset[int], uow) -> Listing:
+def update_listing(listing_id: str, changes: dict[str, Any], *, expected_versions: frozenset[int],
+                   uow: CatalogUnitOfWork) -> Listing:
     return _change(listing_id, lambda listing: listing.update(changes), uow=uow, expected_versions=expected_versions)
 
 
-def _change(listing_id: str, change, *, uow, expected_versions: frozenset[int] | None = None) -> Listing:
+def _change(listing_id: str, change, *, uow: CatalogUnitOfWork,
+            expected_versions: frozenset[int] | None = None) -> Listing:
     with uow:
         listing = uow.listings.get(listing_id)
         if listing is None:

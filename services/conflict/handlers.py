@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.conflict.domain.model import (
     ACTIVE_DEAL_STATUSES,
@@ -14,8 +14,11 @@ from services.conflict.domain.model import (
     utcnow,
 )
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
-from services.conflict.overlaps import Findings, Overlap, OverlapDetector, customer_domains
+from services.conflict.overlaps import Findings, OverlapDetector, OverlappingRegistration, customer_domains
 from shared.events import CloudEvent
+
+if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
+    from services.conflict.storage.uow import ConflictUnitOfWork
 
 CLEARED_REASON = "No competing registration was found for this customer and product."
 CLEARED_INACTIVE_REASON = ("Earlier registrations for this customer and product have ended, so they do not "
@@ -29,7 +32,8 @@ class NotFound(Exception):
 # --- Verdicts ------------------------------------------------------------------------------------------
 
 
-def on_deal_submitted(event: CloudEvent, *, uow, detector: OverlapDetector, rules: RulesOfEngagement,
+def on_deal_submitted(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: OverlapDetector,
+                      rules: RulesOfEngagement,
                       now: dt.datetime | None = None) -> None:
     """Exactly one verdict per registration: registration.cleared, case.opened or case.updated."""
     registration = TrackedRegistration.from_event(event.data)
@@ -54,7 +58,8 @@ def on_deal_submitted(event: CloudEvent, *, uow, detector: OverlapDetector, rule
     detector.remember(registration)
 
 
-def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored: bool, uow) -> None:
+def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored: bool,
+           uow: ConflictUnitOfWork) -> None:
     evidence: dict[str, Any] = {}
     reason = CLEARED_REASON
     if findings.inactive:
@@ -67,7 +72,8 @@ def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored
     registration.clear(reason=reason, evidence=evidence)
 
 
-def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *, uow, rules: RulesOfEngagement,
+def _open_or_join(registration: TrackedRegistration, overlaps: list[OverlappingRegistration], *,
+                  uow: ConflictUnitOfWork, rules: RulesOfEngagement,
                   now: dt.datetime, rule: str | None = None) -> Case:
     """Join the oldest open case among the overlaps (so a third registration does not open another one)."""
     case_ids = dict.fromkeys(o.other.case_id for o in overlaps if o.other.case_id)
@@ -87,7 +93,8 @@ def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *,
         case, elsewhere = open_cases[0], {c.id for c in open_cases[1:]}
         # Overlapping registrations without an open case of their own come along; those in another open case
         # stay there (a registration is in one case at a time) and the link is noted in the history.
-        joined = [o.other for o in overlaps if o.other.deal_id not in case.deal_ids and o.other.case_id not in elsewhere]
+        joined = [o.other for o in overlaps
+                  if o.other.deal_id not in case.deal_ids and o.other.case_id not in elsewhere]
         for member in joined + [registration]:
             case.join(member, [e for e in evidence if member.deal_id in e["deal_ids"]], now=now)
         for other_id in sorted(elsewhere):
@@ -102,7 +109,8 @@ def _open_or_join(registration: TrackedRegistration, overlaps: list[Overlap], *,
     return case
 
 
-def _merge_own_duplicate(registration: TrackedRegistration, original: Overlap, *, uow, rules: RulesOfEngagement,
+def _merge_own_duplicate(registration: TrackedRegistration, original: OverlappingRegistration, *,
+                         uow: ConflictUnitOfWork, rules: RulesOfEngagement,
                          now: dt.datetime) -> Case:
     """A partner's clear duplicate of its own registration: recorded as a case that the rules resolve at once."""
     rule = "auto_resolve.own_duplicate"
@@ -116,13 +124,14 @@ def _merge_own_duplicate(registration: TrackedRegistration, original: Overlap, *
     return case
 
 
-def _facts(registrations: list[dict[str, Any]], overlaps: list[Overlap]) -> CaseFacts:
+def _facts(registrations: list[dict[str, Any]], overlaps: list[OverlappingRegistration]) -> CaseFacts:
     band = "clear" if any(o.band == "clear" for o in overlaps) else "possible"
     return CaseFacts(registrations=tuple(registrations), customer_domains=customer_domains(registrations), band=band)
 
 
 
-def on_deal_changed(event: CloudEvent, *, uow, detector: OverlapDetector, rules: RulesOfEngagement) -> None:
+def on_deal_changed(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: OverlapDetector,
+                    rules: RulesOfEngagement) -> None:
     """Keep each tracked registration's status current; ended ones leave the index and stop competing.
 
     A registration whose customer or products were amended comes back as `submitted` with `recheck`: it is
@@ -156,7 +165,7 @@ def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) ->
 # --- The desk ------------------------------------------------------------------------------------------
 
 
-def get_case(case_id: str, *, uow) -> Case:
+def get_case(case_id: str, *, uow: ConflictUnitOfWork) -> Case:
     with uow:
         case = uow.cases.get(case_id)
     if case is None:
@@ -164,12 +173,14 @@ def get_case(case_id: str, *, uow) -> Case:
     return case
 
 
-def list_cases(*, uow, queue: str | None, status: str | None, limit: int, after_id: str | None) -> list[Case]:
+def list_cases(*, uow: ConflictUnitOfWork, queue: str | None, status: str | None, limit: int,
+               after_id: str | None) -> list[Case]:
     with uow:
         return uow.cases.list(queue=queue, status=status, limit=limit, after_id=after_id)
 
 
-def queue_overview(*, uow, rules: RulesOfEngagement, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def queue_overview(*, uow: ConflictUnitOfWork, rules: RulesOfEngagement,
+                   now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Every queue the rules can route to (even when empty), and any other queue that holds cases."""
     now = now or utcnow()
     with uow:
@@ -188,15 +199,16 @@ def queue_overview(*, uow, rules: RulesOfEngagement, now: dt.datetime | None = N
     return overview
 
 
-def claim_case(case_id: str, *, by: str, uow) -> Case:
+def claim_case(case_id: str, *, by: str, uow: ConflictUnitOfWork) -> Case:
     return _change(case_id, uow, lambda case: case.claim(by=by))
 
 
-def resolve_case(case_id: str, *, decision: str, winner: str | None, note: str, by: str, uow) -> Case:
+def resolve_case(case_id: str, *, decision: str, winner: str | None, note: str, by: str,
+                 uow: ConflictUnitOfWork) -> Case:
     return _change(case_id, uow, lambda case: case.resolve(decision=decision, winner=winner, note=note, by=by))
 
 
-def _change(case_id: str, uow, change) -> Case:
+def _change(case_id: str, uow: ConflictUnitOfWork, change) -> Case:
     with uow:
         case = uow.cases.get(case_id, for_update=True)
         if case is None:

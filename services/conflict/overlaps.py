@@ -31,7 +31,12 @@ KEY_LOOKUP_LIMIT = 50
 
 
 @dataclasses.dataclass
-class Overlap:
+class OverlappingRegistration:
+    """A tracked registration that overlaps the one being judged, with the evidence and its band.
+
+    (matching.index.Overlap is the index's raw match, before the registration is read back from storage.)
+    """
+
     other: TrackedRegistration
     evidence: dict[str, Any]
     band: str
@@ -43,8 +48,10 @@ class Overlap:
 
 @dataclasses.dataclass
 class Findings:
-    overlaps: list[Overlap]  # active registrations for the same customer sharing a product, best first
-    inactive: list[Overlap]  # withdrawn, expired, lost or rejected ones; filled only when no active overlap
+    # Active registrations for the same customer sharing a product, best first.
+    overlaps: list[OverlappingRegistration]
+    # Withdrawn, expired, lost or rejected ones; filled only when no active registration overlaps.
+    inactive: list[OverlappingRegistration]
 
 
 def profile_of(registration: TrackedRegistration) -> CustomerProfile:
@@ -109,7 +116,7 @@ class OverlapDetector:
             if other is None or not other.is_active:
                 self.index.remove(match.other_deal_id)  # stale: the database is the arbiter
                 continue
-            overlaps.append(Overlap(other, _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(),
+            overlaps.append(OverlappingRegistration(other, _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(),
                                                      match.shared_products), match.match.band))
         inactive = [] if overlaps else self._inactive_overlaps(registration, profile, ended)
         return Findings(overlaps=overlaps, inactive=inactive)
@@ -124,7 +131,7 @@ class OverlapDetector:
         self.index.remove(deal_id)
 
     def _inactive_overlaps(self, registration: TrackedRegistration, profile: CustomerProfile,
-                           ended: list[TrackedRegistration]) -> list[Overlap]:
+                           ended: list[TrackedRegistration]) -> list[OverlappingRegistration]:
         """Ended registrations for the same customer and product: they do not count, but the verdict says so."""
         found = []
         for other in ended:
@@ -133,7 +140,7 @@ class OverlapDetector:
                 continue
             match = compare_customers(profile, profile_of(other))
             if match.band != "none":
-                found.append(Overlap(other, _evidence(other.deal_id, registration.deal_id, match.to_evidence(),
+                found.append(OverlappingRegistration(other, _evidence(other.deal_id, registration.deal_id, match.to_evidence(),
                                                       shared), match.band))
         return found
 

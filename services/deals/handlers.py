@@ -138,7 +138,8 @@ class Availability:
     reason: str
 
 
-def check_availability(customer: dict, product_ids: list[str], *, principal: Principal, limits: DealLimits, uow,
+def check_availability(customer: dict, product_ids: list[str], *, principal: Principal, limits: DealLimits,
+                       uow: DealsUnitOfWork,
                        now_s: float | None = None) -> Availability:
     """Judged only on deals' own registrations; the answer never says whose registration it found."""
     with uow:
@@ -158,7 +159,7 @@ def check_availability(customer: dict, product_ids: list[str], *, principal: Pri
     return Availability("available", "No other registration covers this customer for these products.")
 
 
-def _hit_shared_limit(bucket: str, per_minute: int, *, now_s: float, uow) -> None:
+def _hit_shared_limit(bucket: str, per_minute: int, *, now_s: float, uow: DealsUnitOfWork) -> None:
     if per_minute <= 0:
         return
     window, retry_after = window_of(now_s)
@@ -169,7 +170,7 @@ def _hit_shared_limit(bucket: str, per_minute: int, *, now_s: float, uow) -> Non
 # --- Reading -----------------------------------------------------------------------------------------------
 
 
-def get_deal(deal_id: str, *, principal: Principal, uow) -> Registration:
+def get_deal(deal_id: str, *, principal: Principal, uow: DealsUnitOfWork) -> Registration:
     with uow:
         registration = uow.registrations.get(deal_id)
     # Another partner's registration answers exactly like one that does not exist.
@@ -184,7 +185,7 @@ def _may_see(principal: Principal, registration: Registration) -> bool:
 
 def list_deals(*, principal: Principal, limit: int, status: str | None = None, channel: str | None = None,
                partner_id: str | None = None, after: tuple[dt.datetime, str] | None = None,
-               uow) -> list[Registration]:
+               uow: DealsUnitOfWork) -> list[Registration]:
     """Partners see their own registrations whatever filter they send; desk and admin may filter by partner."""
     owner = partner_id if principal.sees_everything else principal.owner_key
     with uow:
@@ -194,21 +195,21 @@ def list_deals(*, principal: Principal, limit: int, status: str | None = None, c
 # --- Changes -----------------------------------------------------------------------------------------------
 
 
-def withdraw_deal(deal_id: str, *, principal: Principal, uow) -> Registration:
+def withdraw_deal(deal_id: str, *, principal: Principal, uow: DealsUnitOfWork) -> Registration:
     return _change(deal_id, principal, uow, lambda r: r.withdraw())
 
 
-def close_deal(deal_id: str, outcome: str, *, principal: Principal, uow) -> Registration:
+def close_deal(deal_id: str, outcome: str, *, principal: Principal, uow: DealsUnitOfWork) -> Registration:
     return _change(deal_id, principal, uow, lambda r: r.close(outcome=outcome))
 
 
-def extend_deal(deal_id: str, *, principal: Principal, policy: DealPolicy, uow) -> Registration:
+def extend_deal(deal_id: str, *, principal: Principal, policy: DealPolicy, uow: DealsUnitOfWork) -> Registration:
     return _change(deal_id, principal, uow, lambda r: r.extend(by=policy.extension,
                                                                 max_extensions=policy.max_extensions,
                                                                 window=policy.extension_window))
 
 
-def amend_deal(deal_id: str, changes: dict[str, Any], *, principal: Principal, uow,
+def amend_deal(deal_id: str, changes: dict[str, Any], *, principal: Principal, uow: DealsUnitOfWork,
                if_match: str | None = None) -> Registration:
     def amend(registration: Registration) -> None:
         if "products" in changes or "customer" in changes:
@@ -218,7 +219,8 @@ def amend_deal(deal_id: str, changes: dict[str, Any], *, principal: Principal, u
     return _change(deal_id, principal, uow, amend, if_match=if_match)
 
 
-def _change(deal_id: str, principal: Principal, uow, change, *, if_match: str | None = None) -> Registration:
+def _change(deal_id: str, principal: Principal, uow: DealsUnitOfWork, change, *,
+            if_match: str | None = None) -> Registration:
     with uow:
         registration = uow.registrations.get(deal_id, for_update=True)
         if registration is None or not _may_see(principal, registration):
@@ -234,7 +236,7 @@ def _change(deal_id: str, principal: Principal, uow, change, *, if_match: str | 
 # --- Scheduled jobs ------------------------------------------------------------------------------------------
 
 
-def expire_due(*, uow_factory, now: dt.datetime | None = None, limit: int = 500) -> int:
+def expire_due(*, uow_factory: Callable[[], DealsUnitOfWork], now: dt.datetime | None = None, limit: int = 500) -> int:
     """Expire approved registrations whose protection has passed; one transaction each, so a crash loses nothing."""
     now = now or utcnow()
     with uow_factory() as uow:
@@ -255,7 +257,8 @@ def expire_due(*, uow_factory, now: dt.datetime | None = None, limit: int = 500)
     return expired
 
 
-def prune_bookkeeping(*, uow_factory, limits: DealLimits, now: dt.datetime | None = None) -> None:
+def prune_bookkeeping(*, uow_factory: Callable[[], DealsUnitOfWork], limits: DealLimits,
+                      now: dt.datetime | None = None) -> None:
     """Idempotency keys past their 24 h and finished rate-limit windows are of no further use."""
     now = now or utcnow()
     with uow_factory() as uow:
@@ -267,7 +270,7 @@ def prune_bookkeeping(*, uow_factory, limits: DealLimits, now: dt.datetime | Non
 # --- Consumed events ---------------------------------------------------------------------------------
 
 
-def on_listing_changed(event: CloudEvent, *, uow) -> None:
+def on_listing_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
     uow.catalog.upsert(event.data)
 
 
@@ -279,7 +282,7 @@ DECIDED_REASONS = {"approved": "The channel desk reviewed the overlap and approv
                                "registration."}
 
 
-def on_registration_cleared(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
+def on_registration_cleared(event: CloudEvent, *, uow: DealsUnitOfWork, policy: DealPolicy) -> None:
     registration = uow.registrations.get(event.data["deal_id"], for_update=True)
     if registration is None or registration.status != "submitted":
         return  # a verdict for a registration already withdrawn (or decided) changes nothing
@@ -287,7 +290,7 @@ def on_registration_cleared(event: CloudEvent, *, uow, policy: DealPolicy) -> No
     uow.registrations.save(registration)
 
 
-def on_case_changed(event: CloudEvent, *, uow) -> None:
+def on_case_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
     for member in event.data.get("registrations", []):
         registration = uow.registrations.get(member["deal_id"], for_update=True)
         if registration is None or registration.status != "submitted":
@@ -296,7 +299,7 @@ def on_case_changed(event: CloudEvent, *, uow) -> None:
         uow.registrations.save(registration)
 
 
-def on_case_resolved(event: CloudEvent, *, uow, policy: DealPolicy) -> None:
+def on_case_resolved(event: CloudEvent, *, uow: DealsUnitOfWork, policy: DealPolicy) -> None:
     resolution = event.data.get("resolution") or {}
     members = event.data.get("registrations") or []
     for deal_id, outcome in (resolution.get("outcomes") or {}).items():
