@@ -1,58 +1,114 @@
 # Dealgate: `make test` and `make run` are the two commands; the rest are parts of them.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+# `make doctor` checks this machine for everything they need and says how to install what is missing.
+VENV := .venv
+BIN  := $(VENV)/bin
 
-.PHONY: install kafka-jars run up down status test test-unit test-integration test-contract test-e2e bench chaos fuzz token clean
+# Exactly Python 3.11: python3.11 first, then python3 if it is 3.11. `make PYTHON=/path/to/python3.11` overrides.
+PYTHON ?= $(shell for p in python3.11 python3; do \
+             $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1 && command -v $$p && break; \
+           done)
+# The doctor runs before any venv exists, on whatever python3 there is (standard library only).
+DOCTOR := PYTHON='$(PYTHON)' $(or $(PYTHON),python3) -m deploy.doctor
 
-install: $(INSTALLED)
-$(INSTALLED): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
+# A .venv built with another Python (or left broken) is rebuilt, not silently reused.
+VENV_PYTHON := $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(VENV_PYTHON),3.11)
+VENV_REBUILD := venv-rebuild
+endif
+
+PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c requirements.lock
+PYTEST_ARGS ?=
+
+.PHONY: doctor install install-test install-bench install-lint venv-rebuild kafka-jars run up down status \
+        test test-unit test-integration test-contract test-e2e bench chaos fuzz lint token clean
+
+doctor:                        ## every prerequisite: ok, or missing with its install command
+	@$(DOCTOR)
+
+# -- the virtualenv: runtime packages for make run/up; the test, bench and lint extras only where needed --------
+$(VENV)/pyvenv.cfg: $(VENV_REBUILD)
+	@test -n "$(PYTHON)" || { $(DOCTOR) --for lint --brief || exit 1; \
+	   echo "no Python 3.11 found: install one, or give it as make PYTHON=/path/to/python3.11"; exit 1; }
+	@if [ -d $(VENV) ]; then echo "rebuilding $(VENV): its Python is $(or $(VENV_PYTHON),missing or broken), not 3.11"; \
+	   rm -rf $(VENV); fi
+	@echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version 2>&1))"
+	$(PYTHON) -m venv $(VENV)
+
+install: $(VENV)/.installed-runtime
+$(VENV)/.installed-runtime: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
+	@echo "installing the runtime packages into $(VENV) (first time: about a minute)"
+	$(PIP) -e .
 	touch $@
 
-kafka-jars: install            ## Kafka from Maven Central into ~/.cache/dealgate (first time only)
-	$(BIN)/python -m deploy.kafka fetch >/dev/null
+install-test: $(VENV)/.installed-test
+$(VENV)/.installed-test: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
+	@echo "installing the runtime and test packages into $(VENV) (first time: one to two minutes)"
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed-runtime
 
-run: install kafka-jars        ## the whole system in the foreground; Ctrl-C stops it
+install-bench: $(VENV)/.installed-bench
+$(VENV)/.installed-bench: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
+	@echo "installing the runtime and bench packages into $(VENV)"
+	$(PIP) -e '.[bench]'
+	touch $@ $(VENV)/.installed-runtime
+
+install-lint: $(VENV)/.installed-lint
+$(VENV)/.installed-lint: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
+	@echo "installing the runtime and lint packages into $(VENV)"
+	$(PIP) -e '.[lint]'
+	touch $@ $(VENV)/.installed-runtime
+
+kafka-jars: install            ## Kafka from Maven Central into ~/.cache/dealgate (first time only)
+	@$(BIN)/python -m deploy.kafka fetch >/dev/null
+
+# -- the two commands and their parts ------------------------------------------------------------------------------
+run: doctor-run install kafka-jars   ## the whole system in the foreground; Ctrl-C stops it
 	$(BIN)/python -m deploy.stack run
 
-up: install kafka-jars         ## the same in the background; returns once every /readyz answers
+up: doctor-run install kafka-jars    ## the same in the background; returns once every /readyz answers
 	$(BIN)/python -m deploy.stack up
 
 down:                          ## stop everything `make up` started
-	$(BIN)/python -m deploy.stack down
+	@test ! -x $(BIN)/python || $(BIN)/python -m deploy.stack down
 
 status:
-	$(BIN)/python -m deploy.stack status
+	@test -x $(BIN)/python || { echo "no $(VENV) yet: nothing was started"; exit 0; }; $(BIN)/python -m deploy.stack status
 
-test: install kafka-jars       ## the whole suite; starts PostgreSQL and Kafka itself
-	$(BIN)/python -m pytest
+test: doctor-test install-test kafka-jars   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
+	$(BIN)/python -m pytest --durations=15 --durations-min=1 $(PYTEST_ARGS)
 
-test-unit: install
-	$(BIN)/python -m pytest tests/unit
+test-unit: install-test
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: install kafka-jars
-	$(BIN)/python -m pytest tests/integration
+test-contract: install-test
+	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
-test-contract: install
-	$(BIN)/python -m pytest tests/contract
+test-integration: doctor-test install-test kafka-jars
+	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/integration $(PYTEST_ARGS)
 
-test-e2e: install kafka-jars
-	$(BIN)/python -m pytest tests/e2e
+test-e2e: doctor-test install-test kafka-jars
+	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/e2e $(PYTEST_ARGS)
 
-bench: install kafka-jars      ## benchmarks against a real stack; prints a table
+bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks; fails if any part fails
 	$(BIN)/python -m bench.run
 
-chaos: install kafka-jars      ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
+chaos: doctor-chaos install kafka-jars   ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
 	$(BIN)/python -m bench.chaos
 
-fuzz: install kafka-jars       ## a long schemathesis run against every API with every role's token
+fuzz: doctor-test install-test kafka-jars      ## a long schemathesis run against every API with every role's token
 	DEALGATE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_fuzz.py
+
+lint: install-lint             ## ruff, then mypy (its file list is in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 token: install                 ## e.g. make token ROLE=partner ARGS="--partner-id acme"
 	$(BIN)/dealgate token --role $(ROLE) $(ARGS)
 
 clean: down
 	rm -rf var
+
+# What each command needs, checked first so that it stops with the doctor's message instead of deep inside.
+.PHONY: doctor-run doctor-test doctor-bench doctor-chaos
+doctor-run doctor-test doctor-bench doctor-chaos: doctor-%:
+	@$(DOCTOR) --for $* --brief

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,7 +28,11 @@ def cache_dir() -> Path:
 
 
 def fetch_jars(quiet: bool = False) -> Path:
-    """Resolve kafka_2.13 and its runtime dependencies with Maven, once; later calls reuse the cache."""
+    """Resolve kafka_2.13 and its runtime dependencies with Maven, once; later calls reuse the cache.
+
+    Maven's download lines are condensed into a progress line every two seconds (files and megabytes so far,
+    the latest file), so a slow download can be told from a hang; all Maven said is shown if it fails.
+    """
     libs = cache_dir() / "libs"
     marker = cache_dir() / ".complete"
     if marker.exists():
@@ -36,15 +41,55 @@ def fetch_jars(quiet: bool = False) -> Path:
         raise RuntimeError("Maven (mvn) is needed once to fetch the Kafka jars; install it (apt-get install maven).")
     staging = cache_dir() / "libs.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    if not quiet:
-        print(f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central into {libs} ...", file=sys.stderr)
-    subprocess.run(["mvn", "-q", "-B", "-f", str(HERE / "kafka" / "pom.xml"), "dependency:copy-dependencies",
-                    "-DincludeScope=runtime", f"-DoutputDirectory={staging}", f"-Dkafka.version={KAFKA_VERSION}"],
-                   check=True)
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    say(f"fetching Apache Kafka {KAFKA_VERSION} and its runtime jars (~{EXPECTED_JARS} jars, ~45 MB, plus Maven's "
+        f"own plugins on a first run) from Maven Central into {libs} ...")
+    started = time.monotonic()
+    command = ["mvn", "-B", "-Dstyle.color=never", "-f", str(HERE / "kafka" / "pom.xml"),
+               "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+               f"-Dkafka.version={KAFKA_VERSION}"]
+    transcript: list[str] = []
+    files = 0
+    total_bytes = 0.0
+    shown_at = 0.0
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603 - fixed argv
+                               errors="replace")
+    assert process.stdout is not None
+    for line in process.stdout:
+        transcript.append(line.rstrip())
+        downloaded = DOWNLOADED.match(line)
+        if downloaded:
+            files += 1
+            total_bytes += _size_bytes(downloaded.group("size"), downloaded.group("unit"))
+            name = downloaded.group("url").rsplit("/", 1)[-1]
+            if time.monotonic() - shown_at >= 2.0:  # a line every 2 s at most: moving, not flooding
+                shown_at = time.monotonic()
+                say(f"  [{shown_at - started:4.0f}s] {files:4d} files, {total_bytes / 1e6:5.1f} MB so far: {name}")
+        elif line.startswith("[ERROR]"):
+            say("  " + line.rstrip())
+    if process.wait() != 0:
+        say("\n".join(transcript[-60:]))
+        raise RuntimeError(f"Maven could not fetch the Kafka jars (exit {process.returncode}); its output is above. "
+                           "Is Maven Central (https://repo.maven.apache.org) reachable from here?")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
     marker.write_text(KAFKA_VERSION)
+    say(f"Kafka jars ready: {len(list(libs.glob('*.jar')))} jars in {libs} "
+        f"({files} files, {total_bytes / 1e6:.1f} MB downloaded in {time.monotonic() - started:.0f}s)")
     return libs
+
+
+EXPECTED_JARS = 46
+# "Downloaded from central: https://repo.maven.apache.org/.../kafka_2.13-4.3.1.jar (6.6 MB at 3.1 MB/s)"
+DOWNLOADED = re.compile(r"^(?:\[INFO\] )?Downloaded from \S+: (?P<url>\S+) \((?P<size>[\d.,]+) (?P<unit>[kMG]?B)")
+
+
+def _size_bytes(size: str, unit: str) -> float:
+    return float(size.replace(",", "")) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
