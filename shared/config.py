@@ -5,17 +5,52 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # long enough for HS256 (>= 32 bytes)
 
 SERVICE_PORTS = {"catalog": 8001, "deals": 8002, "conflict": 8003}
-# Each relay listens for "something committed" hints here; see shared/outbox.py.
+# Each relay listens for "something committed" hints here; see shared/doorbell.py.
 RELAY_DOORBELL_PORTS = {"catalog": 9301, "deals": 9302, "conflict": 9303}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable, so a start-up fails with one clear line."""
+
+
+def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def read_float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise ConfigError(f"{name} must be at least {minimum}, not {text}")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
+    """What every process of every service reads. Each service subclasses it with its own typed settings."""
+
+    SERVICE: ClassVar[str] = ""
+
     service: str
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -30,16 +65,15 @@ class Settings:
     # Fault injection for the guarantee tests, e.g. DEALGATE_FAULT_RELAY_EXIT_AFTER_PUBLISH=1 makes the relay
     # die after a broker acknowledgement and before marking the rows: the window where a crash matters.
     faults: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    # Service-specific knobs live here too, so nothing deep in the code reads os.environ.
-    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, service: str, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, service: str | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Read and check the environment once; a subclass knows its service and adds `service_values`."""
+        service = service or cls.SERVICE
         env = os.environ if env is None else env
         var_dir = Path(env.get("DEALGATE_VAR_DIR", REPO_ROOT / "var"))
         default_db = f"sqlite:///{var_dir / (service + '.db')}"
-        doorbell_port = int(env.get(f"{service.upper()}_RELAY_DOORBELL_PORT", RELAY_DOORBELL_PORTS[service]))
-        prefix = f"{service.upper()}_"
+        doorbell_port = read_int(env, f"{service.upper()}_RELAY_DOORBELL_PORT", RELAY_DOORBELL_PORTS[service])
         values = dict(
             service=service,
             database_url=env.get(f"{service.upper()}_DATABASE_URL", default_db),
@@ -48,15 +82,20 @@ class Settings:
             log_level=env.get("DEALGATE_LOG_LEVEL", "INFO"),
             log_json=env.get("DEALGATE_LOG_FORMAT", "json") == "json",
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
-            relay_poll_interval_s=float(env.get("DEALGATE_RELAY_POLL_S", "0.5")),
+            relay_poll_interval_s=read_float(env, "DEALGATE_RELAY_POLL_S", 0.5, minimum=0.01),
             consumer_group=env.get(f"{service.upper()}_CONSUMER_GROUP", f"dealgate-{service}"),
             var_dir=var_dir,
-            faults={k[len("DEALGATE_FAULT_"):].lower(): int(v) for k, v in env.items()
+            faults={k[len("DEALGATE_FAULT_"):].lower(): read_int(env, k, 0) for k in env
                     if k.startswith("DEALGATE_FAULT_")},
-            extra={k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)},
         )
+        values.update(cls.service_values(env))
         values.update(overrides)
         return cls(**values)
+
+    @classmethod
+    def service_values(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """The subclass's own fields, read and checked from `env`."""
+        return {}
 
     @property
     def is_sqlite(self) -> bool:

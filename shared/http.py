@@ -4,7 +4,8 @@ from __future__ import annotations
 import http
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -17,8 +18,10 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import TokenService, allow_anonymous, authenticate_request
+from shared.config import Settings
 from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
-from shared.logging import bind_correlation_id, unbind_request_context
+from shared.kafka_metrics import depth_collectors
+from shared.logging import bind_correlation_id, configure_logging, unbind_request_context
 from shared.metrics import http_metrics, render_latest
 
 log = structlog.get_logger(__name__)
@@ -65,6 +68,46 @@ class ProblemApi(Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+class ServiceComponents(Protocol):
+    """What a service's bootstrap() gives its API: settings, database and token checker."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def tokens(self) -> TokenService: ...
+
+
+ComponentsT = TypeVar("ComponentsT", bound=ServiceComponents)
+
+
+def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type[Settings], title: str,
+                       build: Callable[[Any], ComponentsT], components: ComponentsT | None = None,
+                       consumed_topics: tuple[str, ...] = ()) -> tuple[Flask, ProblemApi, ComponentsT]:
+    """What every service's create_app() does first: settings, logging, its components, probes and metrics.
+
+    `config` may carry SETTINGS (a ready settings object, for tests) and any Flask config overrides.
+    The components end up in app.extensions["dealgate"] for the views.
+    """
+    overrides = dict(config or {})
+    settings = overrides.pop("SETTINGS", None) or settings_class.from_env()
+    configure_logging(settings.service, settings.log_level, settings.log_json)
+    components = components or build(settings)
+    kafka = components.settings.kafka_bootstrap_servers
+    app, api = create_base_app(
+        service=settings.service, title=title, tokens=components.tokens,
+        readiness={"database": database_check(components.engine), "kafka": kafka_check(kafka)},
+        config_overrides=overrides,
+        metrics_collectors=depth_collectors(kafka, group=components.settings.consumer_group if consumed_topics
+                                            else None, consumed_topics=consumed_topics),
+    )
+    app.extensions["dealgate"] = components
+    return app, api, components
 
 
 def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],

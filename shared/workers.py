@@ -3,19 +3,71 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
 
+import sqlalchemy as sa
 import structlog
+from sqlalchemy.engine import Engine
 
 from shared.bus import Bus, Publisher
+from shared.config import ConfigError, Settings
 from shared.consumer import EventConsumer
+from shared.db import upgrade_to_head
 from shared.doorbell import UdpDoorbell
+from shared.logging import configure_logging
 from shared.metrics import worker_metrics
 from shared.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
 GRACE_S = 5.0
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+class ServiceComponents(Protocol):
+    """What a service's bootstrap() gives every process: its settings, database and bus."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def bus(self) -> Bus: ...
+
+
+def settings_or_exit(settings_class: type[SettingsT]) -> SettingsT:
+    """The process's settings, or an exit with one line naming the variable that is wrong."""
+    try:
+        return settings_class.from_env()
+    except ConfigError as exc:
+        sys.exit(f"dealgate {settings_class.SERVICE}: {exc}")
+
+
+def start_worker(settings_class: type[SettingsT], role: str) -> SettingsT:
+    """Settings read and checked, logging configured: the first lines of every worker's main()."""
+    settings = settings_or_exit(settings_class)
+    configure_logging(f"{settings.service}-{role}", settings.log_level, settings.log_json)
+    return settings
+
+
+def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], ServiceComponents],
+               outbox_table: sa.Table) -> None:
+    """The whole relay process of a service: its outbox to Kafka until SIGTERM."""
+    settings = start_worker(settings_class, "relay")
+    components = build(settings)
+    run_relay(service=settings.service, engine=components.engine, outbox_table=outbox_table, bus=components.bus,
+              doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
+              faults=settings.faults)
+
+
+def migrate_main(settings_class: type[Settings], migrations: Path) -> None:
+    """The whole migrate process of a service: its database brought to the newest schema."""
+    upgrade_to_head(settings_or_exit(settings_class).database_url, migrations)
 
 
 def stop_on_signals() -> threading.Event:

@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from services.catalog.api.caching import PageCache
+from services.catalog.settings import CatalogSettings
 from services.catalog.storage.reader import ListingReader, create_read_engine
 from services.catalog.storage.uow import CatalogUnitOfWork, SqlCatalogUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
-from shared.config import Settings
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
 
@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
 
 @dataclasses.dataclass
 class Catalog:
-    settings: Settings
+    settings: CatalogSettings
     engine: Engine
     bus: Bus
     tokens: TokenService
@@ -30,7 +30,7 @@ class Catalog:
     page_cache: PageCache
 
 
-def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Catalog:
+def bootstrap(settings: CatalogSettings, *, bus: Bus | None = None, engine: Engine | None = None) -> Catalog:
     engine = engine or create_engine(settings.database_url)
     doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
     return Catalog(
@@ -40,5 +40,5 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
         uow_factory=lambda: SqlCatalogUnitOfWork(engine, doorbell=doorbell),
         reader=ListingReader(create_read_engine(settings.database_url, engine)),
-        page_cache=PageCache(max_entries=int(settings.extra.get("page_cache_entries", "2048"))),
+        page_cache=PageCache(max_entries=settings.page_cache_entries),
     )

@@ -10,20 +10,19 @@ from sqlalchemy.engine import Engine
 
 from services.conflict.domain.rules import RulesError, RulesOfEngagement
 from services.conflict.overlaps import OverlapDetector
+from services.conflict.settings import ConflictSettings
 from services.conflict.storage.uow import ConflictUnitOfWork, SqlConflictUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
-from shared.config import Settings
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
 
 MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
-DEFAULT_RULES_FILE = Path(__file__).parent / "rules" / "default_rules.yaml"
 
 
 @dataclasses.dataclass
 class Conflict:
-    settings: Settings
+    settings: ConflictSettings
     engine: Engine
     bus: Bus
     tokens: TokenService
@@ -41,7 +40,7 @@ def load_rules(path: Path | str) -> RulesOfEngagement:
     return RulesOfEngagement.from_dict(document)
 
 
-def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None,
+def bootstrap(settings: ConflictSettings, *, bus: Bus | None = None, engine: Engine | None = None,
               rules: RulesOfEngagement | None = None) -> Conflict:
     engine = engine or create_engine(settings.database_url)
     doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
@@ -50,7 +49,7 @@ def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | No
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict"),
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
-        rules=rules or load_rules(settings.extra.get("rules_file") or DEFAULT_RULES_FILE),
+        rules=rules or load_rules(settings.rules_file),
         detector=OverlapDetector(),
         uow_factory=lambda: SqlConflictUnitOfWork(engine, doorbell=doorbell),
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,11 +10,11 @@ from sqlalchemy.engine import Engine
 
 from services.deals.domain.policy import DealPolicy
 from services.deals.limits import DealLimits, LocalRateLimiter
+from services.deals.settings import DealsSettings
 from services.deals.storage.repository import ListingCache
 from services.deals.storage.uow import DealsUnitOfWork, SqlDealsUnitOfWork
 from shared.auth import TokenService
 from shared.bus import Bus, KafkaBus
-from shared.config import Settings
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
 
@@ -22,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "storage" / "migrations"
 
 @dataclasses.dataclass
 class Deals:
-    settings: Settings
+    settings: DealsSettings
     engine: Engine
     bus: Bus
     tokens: TokenService
@@ -32,19 +33,21 @@ class Deals:
     uow_factory: Callable[[], DealsUnitOfWork]
 
 
-def bootstrap(settings: Settings, *, bus: Bus | None = None, engine: Engine | None = None) -> Deals:
+def bootstrap(settings: DealsSettings, *, bus: Bus | None = None, engine: Engine | None = None) -> Deals:
     engine = engine or create_engine(settings.database_url)
     doorbell = UdpDoorbell(settings.relay_doorbell) if settings.relay_doorbell else None
-    limits = DealLimits.from_settings(settings.extra)
-    # DEALS_LISTING_CACHE_S: how long an API process reuses a published listing it read (0 turns it off).
-    cache_s = float(settings.extra.get("listing_cache_s", 1.0))
-    listing_cache = ListingCache(cache_s) if cache_s > 0 else None
+    limits = DealLimits(requests_per_minute=settings.rate_limit_per_minute,
+                        checks_per_minute=settings.check_rate_limit_per_minute)
+    listing_cache = ListingCache(settings.listing_cache_s) if settings.listing_cache_s > 0 else None
     return Deals(
         settings=settings,
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="deals"),
         tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
-        policy=DealPolicy.from_settings(settings.extra),
+        policy=DealPolicy(protection=dt.timedelta(days=settings.protection_days),
+                          extension=dt.timedelta(days=settings.extension_days),
+                          extension_window=dt.timedelta(days=settings.extension_window_days),
+                          max_extensions=settings.max_extensions),
         limits=limits,
         request_limiter=LocalRateLimiter(limits.requests_per_minute),
         uow_factory=lambda: SqlDealsUnitOfWork(engine, doorbell=doorbell, listing_cache=listing_cache),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,12 +19,6 @@ class DealLimits:
     idempotency_ttl_s: int = 24 * 3600
     # An in-flight idempotency record older than this belongs to a request whose process died: take it over.
     idempotency_abandoned_after_s: int = 60
-
-    @classmethod
-    def from_settings(cls, extra: Mapping[str, str]) -> DealLimits:
-        """Reads DEALS_RATE_LIMIT_PER_MINUTE and DEALS_CHECK_RATE_LIMIT_PER_MINUTE (0 turns a limit off)."""
-        return cls(requests_per_minute=int(extra.get("rate_limit_per_minute", cls.requests_per_minute)),
-                   checks_per_minute=int(extra.get("check_rate_limit_per_minute", cls.checks_per_minute)))
 
 
 class RateLimited(Exception):

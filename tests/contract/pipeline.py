@@ -5,11 +5,18 @@ events are exactly those the real services write; only the transport is the twin
 """
 from __future__ import annotations
 
+import dataclasses
 from importlib import import_module
 from pathlib import Path
 
+from services.catalog.settings import CatalogSettings
+from services.conflict.settings import ConflictSettings
+from services.deals.settings import DealsSettings
 from shared.bus import InMemoryBus
 from shared.config import Settings
+
+SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
+                                          "conflict": ConflictSettings}
 from shared.consumer import EventConsumer
 from shared.db import upgrade_to_head
 from shared.relay import OutboxRelay
@@ -22,8 +29,8 @@ class Pipeline:
         self.services = {}
         self.apps = {}
         for name in ("catalog", "deals", "conflict"):
-            settings = Settings.from_env(name, {"DEALGATE_VAR_DIR": str(directory)})
-            settings = Settings(**{**settings.__dict__, "relay_doorbell": None})
+            settings = SETTINGS_OF[name].from_env(env={"DEALGATE_VAR_DIR": str(directory)})
+            settings = dataclasses.replace(settings, relay_doorbell=None)
             upgrade_to_head(settings.database_url, import_module(f"services.{name}.bootstrap").MIGRATIONS)
             service = import_module(f"services.{name}.bootstrap").bootstrap(settings, bus=self.bus)
             self.services[name] = service

@@ -1,7 +1,13 @@
 """Each service documents the SPEC's endpoints, and documents its errors as problem+json."""
 import pytest
 
+from services.catalog.settings import CatalogSettings
+from services.conflict.settings import ConflictSettings
+from services.deals.settings import DealsSettings
 from shared.config import Settings
+
+SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
+                                          "conflict": ConflictSettings}
 
 SPEC_ENDPOINTS = {
     "catalog": {("get", "/v1/listings"), ("post", "/v1/listings"), ("get", "/v1/listings/{listing_id}"),
@@ -21,7 +27,7 @@ def documents(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("openapi")
     return {name: import_module(f"services.{name}.app").create_app(
-        {"SETTINGS": Settings.from_env(name, {"DEALGATE_VAR_DIR": str(directory)})}).test_client()
+        {"SETTINGS": SETTINGS_OF[name].from_env(env={"DEALGATE_VAR_DIR": str(directory)})}).test_client()
         .get("/openapi.json").json for name in SPEC_ENDPOINTS}
 
 

@@ -2,16 +2,22 @@
 import pytest
 
 from services.catalog.app import create_app as create_catalog
+from services.catalog.settings import CatalogSettings
 from services.conflict.app import create_app as create_conflict
+from services.conflict.settings import ConflictSettings
 from services.deals.app import create_app as create_deals
+from services.deals.settings import DealsSettings
 from shared.config import Settings
+
+SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
+                                          "conflict": ConflictSettings}
 
 FACTORIES = {"catalog": create_catalog, "deals": create_deals, "conflict": create_conflict}
 
 
 @pytest.mark.parametrize("service", FACTORIES)
 def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
-    settings = Settings.from_env(service, {"DEALGATE_VAR_DIR": str(tmp_path)})
+    settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path)})
     app = FACTORIES[service]({"SETTINGS": settings, "TESTING": True})
     client = app.test_client()
     assert app.testing
@@ -25,7 +31,7 @@ def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
 @pytest.mark.parametrize("service", FACTORIES)
 def test_readyz_reports_each_dependency(service, tmp_path):
     # Nothing listens on port 1, so Kafka is reported as failing while the database is fine.
-    settings = Settings.from_env(service, {"DEALGATE_VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     from importlib import import_module
 
     from shared.db import upgrade_to_head
@@ -38,6 +44,6 @@ def test_readyz_reports_each_dependency(service, tmp_path):
 
 
 def test_creating_an_app_does_not_touch_the_network_or_disk(tmp_path):
-    settings = Settings.from_env("deals", {"DEALGATE_VAR_DIR": str(tmp_path / "nowhere")})
+    settings = DealsSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path / "nowhere")})
     create_deals({"SETTINGS": settings})
     assert not (tmp_path / "nowhere" / "deals.db").exists()

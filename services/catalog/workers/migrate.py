@@ -1,11 +1,11 @@
 """Brings the catalog database to the newest schema: python -m services.catalog.workers.migrate"""
 from services.catalog.bootstrap import MIGRATIONS
-from shared.config import Settings
-from shared.db import upgrade_to_head
+from services.catalog.settings import CatalogSettings
+from shared.workers import migrate_main
 
 
 def main() -> None:
-    upgrade_to_head(Settings.from_env("catalog").database_url, MIGRATIONS)
+    migrate_main(CatalogSettings, MIGRATIONS)
 
 
 if __name__ == "__main__":

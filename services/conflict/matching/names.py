@@ -1,5 +1,11 @@
 """Company-name normalisation: fold case/accents/punctuation, set aside legal forms and division tags,
-expand abbreviations, and produce comparison tokens."""
+expand abbreviations, and produce comparison tokens.
+
+Division tags are regional or departmental additions partners make to a customer's name ("Acme - EMEA",
+"Acme (Germany)", "Acme, IT Department", "Acme North America Inc."); they are recorded, never compared.
+One typing slip (two letters swapped, a letter doubled or dropped) in a long vocabulary or legal-form word
+("Hodlings", "Limitd", "Kabushiki Kiasha") is corrected before legal forms are set aside.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,19 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from .legal_forms import LEGAL_FORM_PREFIXES, LEGAL_FORM_SUFFIXES
-from .vocabulary import ABBREVIATIONS, DIVISION_KEYWORDS, PHRASES, REGION_WORDS, STOP_WORDS
+from .vocabulary import (
+    ABBREVIATIONS,
+    DEPARTMENT_WORDS,
+    DIVISION_KEYWORDS,
+    GENERIC_WORDS,
+    ORGANISATIONAL_WORDS,
+    PHRASES,
+    REGION_TAG_PHRASES,
+    REGION_WORDS,
+    STANDALONE_TAG_UNIT_WORDS,
+    STOP_WORDS,
+    TAG_UNIT_WORDS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +51,7 @@ _WEB_SUFFIX = re.compile(r"\.(com|net|org|io|ai|co|de|co\.uk|com\.au)\b")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.){2,}")  # "s.p.a.", "i.b.m." -- but "R.L. S.A." stays two groups
 _PARENTHETICAL = re.compile(r"\s*[\(\[]([^()\[\]]*)[\)\]]")
-_SPACED_DASH = re.compile(r"\s+[-–—|]\s+|\s*[–—]\s*")
+_SPACED_DASH = re.compile(r"\s+[-–—|/]\s+|\s*[–—]\s*")  # " - EMEA", " | IT", " / Europe"
 # "mueller"/"müller"/"muller" share one key; only before a consonant, so "queen" and "boeing" stay intact.
 # Not at the start of a word either, so acronyms ("aep") and "aerospace" keep their letters.
 _UMLAUT_SPELLING = re.compile(r"(?<=[a-z][aou])e(?=[b-df-hj-np-tv-z])")
@@ -112,13 +130,34 @@ def _is_legal_form(words: list[str]) -> bool:
     return tuple(words) in _all_legal_forms()
 
 
+@functools.cache
+def _region_tag_words() -> frozenset[str]:
+    return frozenset(word for phrase in REGION_TAG_PHRASES for word in phrase)
+
+
+def _collapse_r_and_d(words: list[str]) -> list[str]:
+    # "R&D" folds to "r and d"; as a tag it is one department word.
+    collapsed: list[str] = []
+    for word in words:
+        if word == "d" and collapsed[-2:] == ["r", "and"]:
+            collapsed[-2:] = ["rd"]
+        else:
+            collapsed.append(word)
+    return collapsed
+
+
 def _is_division(words: list[str]) -> bool:
-    content = [w for w in words if w not in STOP_WORDS]
+    """Whether a segment set apart by a separator (" - ", ", ", parentheses) is a regional/departmental tag."""
+    content = [w for w in _collapse_r_and_d(words) if w not in STOP_WORDS]
     if not content:
         return False
     if any(w in DIVISION_KEYWORDS for w in content):
         return True
-    return all(w in REGION_WORDS or (len(w) == 2 and len(content) == 1) for w in content)
+    region_words = _region_tag_words()
+    return all(
+        w in REGION_WORDS or w in region_words or w in DEPARTMENT_WORDS or (len(w) == 2 and len(content) == 1)
+        for w in content
+    )
 
 
 def _split_division(text: str) -> tuple[str, list[str]]:
@@ -182,6 +221,126 @@ def _strip_legal_forms(words: list[str]) -> tuple[list[str], list[str]]:
     return words, found
 
 
+@functools.cache
+def _region_phrases_longest_first() -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted(REGION_TAG_PHRASES, key=len, reverse=True))
+
+
+def _region_phrase_at(words: list[str], start: int) -> int:
+    """Length of the longest region phrase starting at words[start] (0 if none)."""
+    for phrase in _region_phrases_longest_first():
+        if tuple(words[start : start + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
+
+def _is_tag_tail(tail: list[str]) -> bool:
+    """A tag appended without separator: regions ("north america", "uk and ireland"), then optionally department
+    words and a unit word ("it department", "emea region", "head office"), or "hq"/"headquarters" alone."""
+    tail = _collapse_r_and_d(tail)
+    position = regions = departments = 0
+    while position < len(tail):
+        size = _region_phrase_at(tail, position)
+        if size:
+            position += size
+            regions += 1
+        elif regions and tail[position] == "and" and _region_phrase_at(tail, position + 1):
+            position += 1  # "uk and ireland", "europe middle east and africa"
+        else:
+            break
+    while position < len(tail) and tail[position] in DEPARTMENT_WORDS:
+        position += 1
+        departments += 1
+    unit = position == len(tail) - 1 and tail[position] in TAG_UNIT_WORDS
+    if unit:
+        position += 1
+    if position != len(tail):
+        return False
+    if regions:
+        return departments == 0 or unit
+    if departments:
+        return unit
+    return unit and tail[-1] in STANDALONE_TAG_UNIT_WORDS
+
+
+# A name that continues with a region after these words is named for the place ("Bank of America",
+# "Airports Company South Africa", "Universidad de Chile"), not tagged with it.
+_PLACE_NAMING_WORDS = frozenset({"company", "corporation", "authority", "council", "university", "college",
+                                 "institute", "ministry", "government", "republic", "state", "city", "county"})
+
+
+def _is_distinctive_word(word: str) -> bool:
+    canonical = ABBREVIATIONS.get(word, word)
+    return (len(word) >= 2 and word not in STOP_WORDS and word not in REGION_WORDS
+            and canonical not in GENERIC_WORDS and canonical not in ORGANISATIONAL_WORDS)
+
+
+def _split_tag_tail(words: list[str]) -> tuple[list[str], list[str]]:
+    """Split a trailing regional/departmental tag typed without separator: "halma north america" -> halma.
+
+    Only when what stays still names a company on its own: "Air Canada", "Bank Central Asia" and
+    "Telecom Italia" keep their place name, as do names where the place follows "of"/"de" or "Company".
+    """
+    for start in range(1, len(words)):
+        head, tail = words[:start], words[start:]
+        if not _is_tag_tail(tail):
+            continue
+        if head[-1] in STOP_WORDS or head[-1] in _PLACE_NAMING_WORDS or not any(map(_is_distinctive_word, head)):
+            return words, []
+        return head, tail
+    return words, []
+
+
+@functools.cache
+def _slip_targets() -> tuple[frozenset[str], dict[str, str], dict[str, int]]:
+    """(words never corrected, dropped-letter spelling -> word, word -> shortest typed length corrected to it).
+
+    Targets are long vocabulary words (7+ letters) and legal-form words (6+ letters): a slip in them is far
+    likelier than a company of that spelling. Shorter words are left alone ("Medica" is not "medical").
+    """
+    legal_words = {word for form in _all_legal_forms() for word in form}
+    vocabulary = set(ABBREVIATIONS) | set(ABBREVIATIONS.values()) | GENERIC_WORDS | ORGANISATIONAL_WORDS
+    known = frozenset(legal_words | vocabulary | STOP_WORDS | DIVISION_KEYWORDS | DEPARTMENT_WORDS
+                      | REGION_WORDS | _region_tag_words() | TAG_UNIT_WORDS)
+    min_typed: dict[str, int] = {}
+    for word in vocabulary:
+        if len(word) >= 7 and word.isalpha():
+            min_typed[word] = 7
+    for word in legal_words:
+        if len(word) >= 6 and word.isalpha():
+            min_typed[word] = 6
+    dropped: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for word in min_typed:
+        for i in range(len(word)):
+            typed = word[:i] + word[i + 1 :]
+            if typed in dropped and dropped[typed] != word:
+                ambiguous.add(typed)
+            dropped[typed] = word
+    for typed in ambiguous | known:
+        dropped.pop(typed, None)
+    return known, dropped, min_typed
+
+
+def _corrected(word: str) -> str:
+    """The vocabulary or legal-form word `word` is one typing slip away from, else `word` itself."""
+    known, dropped, min_typed = _slip_targets()
+    if len(word) < 6 or word in known or not word.isalpha():
+        return word
+    candidates = []
+    if word in dropped:
+        candidates.append(dropped[word])
+    for i in range(len(word) - 1):
+        if word[i] == word[i + 1]:  # a doubled letter
+            candidates.append(word[:i] + word[i + 1 :])
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        candidates.append(swapped)
+    for candidate in candidates:
+        if candidate in min_typed and len(word) >= min_typed[candidate]:
+            return candidate
+    return word
+
+
 def _expand(words: list[str]) -> list[str]:
     expanded: list[str] = []
     i = 0
@@ -208,9 +367,15 @@ def normalise_name(name: str) -> NormalisedName:
     if not words:  # the whole name looked like a tag, e.g. "(EMEA)": compare it rather than nothing
         words = fold_text(original).split()
         divisions = []
+    words = [_corrected(w) for w in words]
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
     words, legal_forms = _strip_legal_forms(words)
+    words, tag = _split_tag_tail(words)
+    if tag:  # "Halma UK Limited", "Tokio Marine Holdings, Inc. Asia Pacific": a legal form on either side of it
+        divisions.append(" ".join(tag))
+        words, more_forms = _strip_legal_forms(words)
+        legal_forms = more_forms + legal_forms
     if len(words) > 1 and words[0] == "the":  # "The ... Company": the article may surface after stripping
         words = words[1:]
     words = _expand(words)

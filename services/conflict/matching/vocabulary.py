@@ -19,7 +19,7 @@ ABBREVIATIONS: dict[str, str] = {
     "assoc": "associates", "assocs": "associates", "associate": "associates",
     "assn": "association", "asso": "association", "assn.": "association",
     "bros": "brothers", "brother": "brothers",
-    "grp": "group", "groupe": "group", "gruppe": "group", "grupo": "group", "gruppo": "group",
+    "grp": "group", "groupe": "group", "gruppe": "group", "grupo": "group", "gruppo": "group", "gruppen": "group",
     "hldgs": "holdings", "hldg": "holdings", "hlds": "holdings", "holding": "holdings", 
     "mgmt": "management", "mgt": "management",
     "dept": "department", "dpt": "department",
@@ -131,3 +131,41 @@ scotland wales canada mexico brazil argentina chile colombia peru venezuela chin
 india indonesia malaysia singapore thailand vietnam philippines australia zealand africa nigeria kenya
 egypt israel arabia emirates uae qatar saudi hong kong states united kingdom republic
 """.split())
+
+# Words that only say how a company is organised around its brand: "Bunzl" is "Bunzl Holdings", "Bunzl Group"
+# and "The Bunzl Group of Companies". A bare brand may stand for any of them (canonical forms, see ABBREVIATIONS).
+DESIGNATOR_WORDS: frozenset[str] = frozenset("""
+holdings group company companies
+""".split())
+
+# Functions of a company that partners append as a tag ("Acme - Procurement", "Acme, IT Department").
+# Alone, such a word is a tag only after a separator: "Acme Finance" may well be Acme's finance subsidiary.
+DEPARTMENT_WORDS: frozenset[str] = frozenset("""
+it ict finance procurement purchasing hr legal sales marketing accounts accounting payable receivable
+facilities information technology human resources treasury payroll compliance administration admin
+corporate head main shared services rd
+""".split())
+
+# Words that end a tag appended without a separator: "Acme IT Department", "Acme Head Office", "Acme EMEA Region".
+# "headquarters"/"hq" are tags alone; the others need a department or region word before them, since
+# "Post Office" and "Fire Department" are names.
+TAG_UNIT_WORDS: frozenset[str] = frozenset("""
+department dept division office branch unit team hq headquarters region operations subsidiary
+""".split())
+STANDALONE_TAG_UNIT_WORDS: frozenset[str] = frozenset({"hq", "headquarters"})
+
+# Regions and countries that partners append to a name without a separator ("Halma North America",
+# "Symrise Deutschland GmbH"). Deliberately narrower than REGION_WORDS: no lone compass words ("Union Pacific",
+# "Canadian Pacific" are names) and no "international"/"global" (part of many legal names).
+REGION_TAG_PHRASES: frozenset[tuple[str, ...]] = frozenset(tuple(phrase.split()) for phrase in """
+north america|south america|latin america|central america|america|americas|amer|latam|lata|emea|apac|apj|anz
+asia pacific|asia|southeast asia|south east asia|north asia|south asia|east asia|greater china|middle east|mena
+gcc|asean|europe|central europe|eastern europe|western europe|northern europe|southern europe|cee|dach|benelux
+nordics|nordic|scandinavia|iberia|oceania|africa|sub saharan africa|south africa|uk|usa|us|united kingdom
+united states|great britain|britain|ireland|deutschland|germany|france|italia|italy|espana|spain|portugal
+nederland|netherlands|holland|belgium|belgique|luxembourg|schweiz|suisse|switzerland|austria|osterreich
+oesterreich|poland|polska|sverige|sweden|norge|norway|danmark|denmark|suomi|finland|canada|mexico|brasil|brazil
+argentina|chile|colombia|peru|china|hong kong|japan|korea|taiwan|india|indonesia|malaysia|singapore|thailand
+vietnam|philippines|australia|new zealand|nigeria|kenya|egypt|israel|turkey|turkiye|uae|saudi arabia|qatar
+czechia|hungary|romania|greece
+""".replace("\n", "|").split("|") if phrase.strip())

@@ -4,19 +4,17 @@ On start it rebuilds the in-memory match index from the database, then keeps it 
 """
 from services.conflict import handlers
 from services.conflict.bootstrap import bootstrap
-from shared.config import Settings
+from services.conflict.settings import ConflictSettings
 from shared.db import PlannerStatistics
-from shared.logging import configure_logging
 from shared.topics import DEALS_REGISTRATIONS
-from shared.workers import run_consumer
+from shared.workers import run_consumer, start_worker
 
 # The tables every verdict reads by key and writes to (the outbox is the relay's to read).
 GROWING_TABLES = ("registrations", "registration_keys", "cases", "processed_events", "outbox")
 
 
 def main() -> None:
-    settings = Settings.from_env("conflict")
-    configure_logging("conflict-consumer", settings.log_level, settings.log_json)
+    settings = start_worker(ConflictSettings, "consumer")
     conflict = bootstrap(settings)
     run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,

@@ -1,11 +1,11 @@
-"""Brings the conflict database to the newest schema: python -m services.conflict.workers.migrate"""
+"""Brings the conflict service database to the newest schema: python -m services.conflict.workers.migrate"""
 from services.conflict.bootstrap import MIGRATIONS
-from shared.config import Settings
-from shared.db import upgrade_to_head
+from services.conflict.settings import ConflictSettings
+from shared.workers import migrate_main
 
 
 def main() -> None:
-    upgrade_to_head(Settings.from_env("conflict").database_url, MIGRATIONS)
+    migrate_main(ConflictSettings, MIGRATIONS)
 
 
 if __name__ == "__main__":

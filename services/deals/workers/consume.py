@@ -1,19 +1,17 @@
 """Consumes catalog listings and conflict verdicts: python -m services.deals.workers.consume"""
 from services.deals import handlers
 from services.deals.bootstrap import bootstrap
-from shared.config import Settings
+from services.deals.settings import DealsSettings
 from shared.db import PlannerStatistics
-from shared.logging import configure_logging
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
-from shared.workers import run_consumer
+from shared.workers import run_consumer, start_worker
 
 # Registrations grow with every submission; the consumer and the API read them by key.
 GROWING_TABLES = ("registrations", "processed_events", "outbox")
 
 
 def main() -> None:
-    settings = Settings.from_env("deals")
-    configure_logging("deals-consumer", settings.log_level, settings.log_json)
+    settings = start_worker(DealsSettings, "consumer")
     deals = bootstrap(settings)
     run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
                  group=settings.consumer_group, uow_factory=deals.uow_factory,

@@ -6,19 +6,17 @@ import structlog
 
 from services.deals import handlers
 from services.deals.bootstrap import bootstrap
-from shared.config import Settings
-from shared.logging import configure_logging
-from shared.workers import stop_on_signals
+from services.deals.settings import DealsSettings
+from shared.workers import start_worker, stop_on_signals
 
 log = structlog.get_logger(__name__)
 
 
 def main() -> None:
-    settings = Settings.from_env("deals")
-    configure_logging("deals-expire", settings.log_level, settings.log_json)
+    settings = start_worker(DealsSettings, "expire")
     deals = bootstrap(settings)
     stop = stop_on_signals()
-    interval_s = float(settings.extra.get("expiry_interval_s", 60))
+    interval_s = settings.expiry_interval_s
     log.info("expiry.started", interval_s=interval_s)
     while not stop.is_set():
         try:

@@ -1,11 +1,11 @@
 """Brings the deals database to the newest schema: python -m services.deals.workers.migrate"""
 from services.deals.bootstrap import MIGRATIONS
-from shared.config import Settings
-from shared.db import upgrade_to_head
+from services.deals.settings import DealsSettings
+from shared.workers import migrate_main
 
 
 def main() -> None:
-    upgrade_to_head(Settings.from_env("deals").database_url, MIGRATIONS)
+    migrate_main(DealsSettings, MIGRATIONS)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,16 @@ import pytest
 
 from services.catalog.app import create_app
 from services.catalog.bootstrap import MIGRATIONS, bootstrap
+from services.catalog.settings import CatalogSettings
 from shared.auth import TokenService
 from shared.bus import InMemoryBus
-from shared.config import Settings
 from shared.db import upgrade_to_head
 
 
 @pytest.fixture
 def client(database_url, tmp_path):
     upgrade_to_head(database_url, MIGRATIONS)
-    settings = Settings.from_env("catalog", {"DEALGATE_VAR_DIR": str(tmp_path), "CATALOG_DATABASE_URL": database_url,
+    settings = CatalogSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path), "CATALOG_DATABASE_URL": database_url,
                                              "CATALOG_RELAY_DOORBELL_PORT": "0"})
     catalog = bootstrap(settings, bus=InMemoryBus())
     yield create_app({"SETTINGS": settings}, catalog=catalog).test_client()
@@ -24,7 +24,7 @@ def client(database_url, tmp_path):
 
 @pytest.fixture
 def admin(client):
-    return {"Authorization": "Bearer " + TokenService(Settings.from_env("catalog", {}).jwt_secret).issue("admin")}
+    return {"Authorization": "Bearer " + TokenService(CatalogSettings.from_env(env={}).jwt_secret).issue("admin")}
 
 
 def publish(client, admin, *, title, summary="Nothing special here.", tags=(), **extra) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from services.deals.app import create_app
 from services.deals.bootstrap import MIGRATIONS, bootstrap
+from services.deals.settings import DealsSettings
 from shared.auth import TokenService
-from shared.config import Settings
 from shared.db import upgrade_to_head
 from tests.integration.deals.builders import published_listing
 
@@ -27,9 +27,9 @@ class DealsOnPostgres:
 
 
 @pytest.fixture
-def deals_settings(postgres_url) -> Settings:
+def deals_settings(postgres_url) -> DealsSettings:
     upgrade_to_head(postgres_url, MIGRATIONS)
-    return Settings.from_env("deals", {}, database_url=postgres_url, relay_doorbell=None,
+    return DealsSettings.from_env(env={}, database_url=postgres_url, relay_doorbell=None,
                              kafka_bootstrap_servers="127.0.0.1:1")
 
 

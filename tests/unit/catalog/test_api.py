@@ -5,14 +5,14 @@ import pytest
 
 from services.catalog.app import create_app
 from services.catalog.bootstrap import MIGRATIONS
+from services.catalog.settings import CatalogSettings
 from shared.auth import TokenService
-from shared.config import Settings
 from shared.db import upgrade_to_head
 
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings.from_env("catalog", {"DEALGATE_VAR_DIR": str(tmp_path)})
+    return CatalogSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path)})
 
 
 @pytest.fixture

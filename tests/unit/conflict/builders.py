@@ -5,7 +5,8 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
-from services.conflict.bootstrap import DEFAULT_RULES_FILE, load_rules
+from services.conflict.bootstrap import load_rules
+from services.conflict.settings import DEFAULT_RULES_FILE
 from shared.events import CloudEvent
 
 RULES = load_rules(DEFAULT_RULES_FILE)

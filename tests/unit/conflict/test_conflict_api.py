@@ -5,9 +5,9 @@ from services.conflict import handlers
 from services.conflict.app import create_app
 from services.conflict.bootstrap import bootstrap
 from services.conflict.overlaps import OverlapDetector
+from services.conflict.settings import ConflictSettings
 from shared.auth import TokenService
 from shared.bus import InMemoryBus
-from shared.config import Settings
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, deal, submitted, unique
 from tests.unit.conflict.fakes import FakeConflictUnitOfWork, FakeDatabase
 
@@ -19,14 +19,14 @@ def db():
 
 @pytest.fixture
 def client(db, tmp_path):
-    settings = Settings.from_env("conflict", {"DEALGATE_VAR_DIR": str(tmp_path)})
+    settings = ConflictSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path)})
     conflict = bootstrap(settings, bus=InMemoryBus())
     conflict.uow_factory = lambda: FakeConflictUnitOfWork(db)
     return create_app({"SETTINGS": settings, "TESTING": True}, conflict=conflict).test_client()
 
 
 def as_(role, **claims):
-    return {"Authorization": "Bearer " + TokenService(Settings.from_env("conflict", {}).jwt_secret).issue(role, **claims)}
+    return {"Authorization": "Bearer " + TokenService(ConflictSettings.from_env(env={}).jwt_secret).issue(role, **claims)}
 
 
 def a_case(db) -> tuple[str, list[dict]]:

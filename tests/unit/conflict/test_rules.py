@@ -3,9 +3,9 @@ import datetime as dt
 
 import pytest
 
-from services.conflict.bootstrap import DEFAULT_RULES_FILE
 from services.conflict.domain.regions import region_of
 from services.conflict.domain.rules import CaseFacts, RulesError, RulesOfEngagement
+from services.conflict.settings import DEFAULT_RULES_FILE
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, rules_from, unique
 
 

@@ -11,9 +11,9 @@ from services.deals.app import create_app
 from services.deals.bootstrap import Deals
 from services.deals.domain.policy import DealPolicy
 from services.deals.limits import DealLimits, LocalRateLimiter
+from services.deals.settings import DealsSettings
 from shared.auth import TokenService
 from shared.bus import InMemoryBus
-from shared.config import Settings
 from tests.unit.deals.fakes import FakeDealsUnitOfWork, deal_fields, listing, unique
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
@@ -25,7 +25,7 @@ def uow():
 
 
 def make_client(uow, *, limits=DealLimits()):
-    settings = Settings.from_env("deals", {}, jwt_secret=SECRET)
+    settings = DealsSettings.from_env(env={}, jwt_secret=SECRET)
     deals = Deals(settings=settings, engine=sa.create_engine("sqlite://"), bus=InMemoryBus(),
                   tokens=TokenService(SECRET), policy=DealPolicy(), limits=limits,
                   request_limiter=LocalRateLimiter(limits.requests_per_minute), uow_factory=lambda: uow)

@@ -3,21 +3,21 @@ import pytest
 
 from services.catalog.app import create_app
 from services.catalog.bootstrap import MIGRATIONS
+from services.catalog.settings import CatalogSettings
 from shared.auth import TokenService
-from shared.config import Settings
 from shared.db import upgrade_to_head
 
 
 @pytest.fixture
 def client(tmp_path):
-    settings = Settings.from_env("catalog", {"DEALGATE_VAR_DIR": str(tmp_path)})
+    settings = CatalogSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path)})
     upgrade_to_head(settings.database_url, MIGRATIONS)
     return create_app({"SETTINGS": settings}).test_client()
 
 
 @pytest.fixture
 def admin():
-    return {"Authorization": "Bearer " + TokenService(Settings.from_env("catalog", {}).jwt_secret).issue("admin")}
+    return {"Authorization": "Bearer " + TokenService(CatalogSettings.from_env(env={}).jwt_secret).issue("admin")}
 
 
 def _is_problem(response, status):

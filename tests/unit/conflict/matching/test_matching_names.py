@@ -120,3 +120,54 @@ def test_dotted_initials_join():
     assert tokens("J.P. Morgan") == ("jp", "morgan")
     assert tokens("I.B.M.") == ("ibm",)
     assert tokens("Amazon.com, Inc.") == ("amazon",)
+
+
+@pytest.mark.parametrize(
+    ("name", "division"),
+    [("Halma North America", "north america"), ("Halma UK Limited", "uk"), ("Halma Deutschland GmbH", "deutschland"),
+     ("Halma IT Department", "it department"), ("Halma Head Office", "head office"), ("Halma HQ", "hq"),
+     ("Halma PLC UK & Ireland", "uk and ireland"), ("Halma EMEA Region", "emea region"),
+     ("Halma Accounts Payable Dept", "accounts payable dept")],
+)
+def test_tags_typed_without_a_separator_are_recorded_not_compared(name, division):
+    result = normalise_name(name)
+    assert result.tokens == ("halma",)
+    assert result.division == division
+
+
+@pytest.mark.parametrize(
+    ("name", "division"),
+    [("Halma, Finance", "Finance"), ("Halma - R&D", "R&D"), ("Halma / Europe", "Europe"),
+     ("Halma | Information Technology", "Information Technology"), ("Halma (Human Resources)", "Human Resources"),
+     ("Halma, Sub-Saharan Africa", "Sub-Saharan Africa"), ("Halma - Latin America", "Latin America")],
+)
+def test_department_and_region_words_after_a_separator_are_tags(name, division):
+    result = normalise_name(name)
+    assert result.tokens == ("halma",)
+    assert result.division == division
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Bank of America", "Air Canada", "Bank Central Asia", "Telecom Italia", "Canadian Pacific", "Union Pacific",
+     "Airports Company South Africa", "Post Office", "Fire Department", "Halma Finance", "Banco do Brasil"],
+)
+def test_place_and_function_words_that_are_part_of_the_name_stay(name):
+    result = normalise_name(name)
+    assert result.division is None
+    assert len(result.tokens) >= 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("Kirin Hodlings", "Kirin Holdings"), ("BHP Group Limitd", "BHP Group"), ("Univesrität Augsburg",
+     "Universität Augsburg"), ("Kabushiki Kiasha Toshiba", "Toshiba"), ("Acme Logisitcs", "Acme Logistics"),
+     ("Acme Servvice", "Acme Service")],
+)
+def test_one_slip_in_a_long_vocabulary_or_legal_word_is_corrected(typed, meant):
+    assert tokens(typed) == tokens(meant)
+
+
+@pytest.mark.parametrize("name", ["Medica", "Generali", "Securitas", "Anonim Şirketi"])
+def test_names_near_a_vocabulary_word_are_not_corrected(name):
+    assert normalise_name(name).folded == " ".join(name.lower().replace("ş", "s").split())

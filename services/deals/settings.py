@@ -1,0 +1,35 @@
+"""The deals service's settings: the shared ones plus its policy, limits and caches, checked at start-up."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from shared.config import Settings, read_float, read_int
+
+
+@dataclasses.dataclass(frozen=True)
+class DealsSettings(Settings):
+    SERVICE: ClassVar[str] = "deals"
+
+    protection_days: int = 90  # DEALS_PROTECTION_DAYS (SPEC section 5)
+    extension_days: int = 30  # DEALS_EXTENSION_DAYS
+    extension_window_days: int = 14  # DEALS_EXTENSION_WINDOW_DAYS: how long before expiry an extension is allowed
+    max_extensions: int = 1  # DEALS_MAX_EXTENSIONS
+    rate_limit_per_minute: int = 3000  # DEALS_RATE_LIMIT_PER_MINUTE, per partner and API process; 0 turns it off
+    check_rate_limit_per_minute: int = 30  # DEALS_CHECK_RATE_LIMIT_PER_MINUTE, per partner; 0 turns it off
+    listing_cache_s: float = 1.0  # DEALS_LISTING_CACHE_S: how long an API process reuses a listing it read
+    expiry_interval_s: float = 60.0  # DEALS_EXPIRY_INTERVAL_S: how often the expiry worker looks
+
+    @classmethod
+    def service_values(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return dict(
+            protection_days=read_int(env, "DEALS_PROTECTION_DAYS", 90, minimum=1),
+            extension_days=read_int(env, "DEALS_EXTENSION_DAYS", 30, minimum=1),
+            extension_window_days=read_int(env, "DEALS_EXTENSION_WINDOW_DAYS", 14, minimum=1),
+            max_extensions=read_int(env, "DEALS_MAX_EXTENSIONS", 1),
+            rate_limit_per_minute=read_int(env, "DEALS_RATE_LIMIT_PER_MINUTE", 3000),
+            check_rate_limit_per_minute=read_int(env, "DEALS_CHECK_RATE_LIMIT_PER_MINUTE", 30),
+            listing_cache_s=read_float(env, "DEALS_LISTING_CACHE_S", 1.0),
+            expiry_interval_s=read_float(env, "DEALS_EXPIRY_INTERVAL_S", 60.0, minimum=0.1),
+        )
