@@ -14,13 +14,13 @@ from services.conflict.settings import ConflictSettings
 from services.deals.settings import DealsSettings
 from shared.bus import InMemoryBus
 from shared.config import Settings
-
-SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
-                                          "conflict": ConflictSettings}
 from shared.consumer import EventConsumer
 from shared.db import upgrade_to_head
 from shared.relay import OutboxRelay
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS
+
+SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
+                                          "conflict": ConflictSettings}
 
 
 class Pipeline:
