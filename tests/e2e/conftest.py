@@ -11,7 +11,7 @@ import requests
 from deploy.stack import Ports, Stack
 from shared.auth import TokenService
 from shared.config import Settings
-from tests.conftest import PORT_OFFSET, RUN_DIR
+from tests.conftest import PORT_OFFSET, RUN_DIR, announce
 
 E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
                   http={"catalog": 18001 + PORT_OFFSET, "deals": 18002 + PORT_OFFSET, "conflict": 18003 + PORT_OFFSET},
@@ -20,17 +20,23 @@ E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
 
 
 @pytest.fixture(scope="session")
-def stack(postgres_cluster):
+def stack(postgres_cluster, pytestconfig):
+    """Started once for every e2e test that asks for it; its processes log to <var_dir>/log/<process>.log."""
     run = uuid.uuid4().hex[:8]
     env = {f"{service.upper()}_DATABASE_URL": postgres_cluster.create_database(f"e2e_{service}_{run}")
            for service in ("catalog", "deals", "conflict")}
     env["DEALS_EXPIRY_INTERVAL_S"] = "1"
     running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=E2E_PORTS, env=env, http_workers=2)
+
+    def progress(message: str) -> None:
+        announce(pytestconfig, f"[e2e stack] {message}")
+
+    progress(f"starting the shared e2e stack (logs in {running.log_dir}) ...")
     try:
-        running.up(progress=lambda message: print(f"[stack] {message}"))
+        running.up(progress=progress)
         yield running
     finally:
-        running.down(progress=lambda message: print(f"[stack] {message}"))
+        running.down(progress=progress)
 
 
 class Api:
