@@ -8,10 +8,11 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jwt
 from flask import g, request
-from flask_smorest import abort
+from webargs.flaskparser import abort  # what flask_smorest re-exports, with its NoReturn type
 
 ROLES = ("partner", "marketplace", "sales", "desk", "admin")
 CHANNELS = ("reseller", "distributor", "msp", "marketplace", "direct")
@@ -116,21 +117,23 @@ class TokenService:
             raise AuthError("the token carries a channel its role may not use")
         if role in DEFAULT_CHANNEL and channel is None:
             channel = DEFAULT_CHANNEL[role]
-        return Principal(sub=str(claims["sub"]), role=role, partner_id=partner_id, channel=channel), float(claims["exp"])
+        principal = Principal(sub=str(claims["sub"]), role=role, partner_id=partner_id, channel=channel)
+        return principal, float(claims["exp"])
 
 
 # --- Flask integration -----------------------------------------------------------------------------
 
 ANONYMOUS_ATTRIBUTE = "_dealgate_allow_anonymous"
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 
-def allow_anonymous(view: Callable) -> Callable:
+def allow_anonymous(view: ViewT) -> ViewT:
     """Mark a view (function or MethodView method) as readable without a token."""
     setattr(view, ANONYMOUS_ATTRIBUTE, True)
     return view
 
 
-def view_allows_anonymous(view_function: Callable | None, method: str, endpoint: str | None = None,
+def view_allows_anonymous(view_function: Callable[..., Any] | None, method: str, endpoint: str | None = None,
                           public_endpoints: frozenset[str] = frozenset()) -> bool:
     if endpoint in public_endpoints:
         return True
@@ -143,7 +146,7 @@ def view_allows_anonymous(view_function: Callable | None, method: str, endpoint:
     return bool(handler and getattr(handler, ANONYMOUS_ATTRIBUTE, False))
 
 
-def authenticate_request(tokens: TokenService, view_function: Callable | None,
+def authenticate_request(tokens: TokenService, view_function: Callable[..., Any] | None,
                          public_endpoints: frozenset[str] = frozenset()) -> None:
     """Set g.principal from the bearer token; 401 when it is missing (on a protected view) or bad."""
     g.principal = None
@@ -164,12 +167,12 @@ def current_principal() -> Principal | None:
     return getattr(g, "principal", None)
 
 
-def roles_required(*roles: str) -> Callable:
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Refuse other roles before the body is even parsed: put it above @blp.arguments, so a caller who may not
     use the endpoint learns 403, not what a valid body looks like."""
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
-        def checked(*args, **kwargs):
+        def checked(*args: Any, **kwargs: Any) -> Any:
             require_roles(*roles)
             return view(*args, **kwargs)
         return checked

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import heapq
 import threading
@@ -104,10 +105,9 @@ class KafkaBus:
                 for s in specs if s.name not in existing
             ]
             if missing:
-                try:
+                # another process may have created them first: that is the state we wanted
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(missing)
-                except TopicAlreadyExistsError:
-                    pass  # another process created them first: that is the state we wanted
         finally:
             admin.close()
 

@@ -5,12 +5,19 @@ Standard library only, so domain models may use it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@overload
+def iso(moment: dt.datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: dt.datetime | None) -> str | None: ...
 def iso(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # long enough for HS256 (>= 32 bytes)
+DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # noqa: S105 - the dev default; long enough for HS256 (>= 32 bytes)
 
 SERVICE_PORTS = {"catalog": 8001, "deals": 8002, "conflict": 8003}
 # Each relay listens for "something committed" hints here; see shared/doorbell.py.
@@ -74,7 +74,7 @@ class Settings:
         var_dir = Path(env.get("DEALGATE_VAR_DIR", REPO_ROOT / "var"))
         default_db = f"sqlite:///{var_dir / (service + '.db')}"
         doorbell_port = read_int(env, f"{service.upper()}_RELAY_DOORBELL_PORT", RELAY_DOORBELL_PORTS[service])
-        values = dict(
+        values: dict[str, Any] = dict(
             service=service,
             database_url=env.get(f"{service.upper()}_DATABASE_URL", default_db),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),

@@ -13,6 +13,7 @@ from shared.bus import Message, OutgoingMessage, Publisher, Subscription
 from shared.events import CORRELATION_KAFKA_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
@@ -31,7 +32,8 @@ class EventConsumer:
     its headers, and the consumer moves on.
     """
 
-    def __init__(self, *, subscription: Subscription, uow_factory: Callable, handlers: Mapping[str, EventHandler],
+    def __init__(self, *, subscription: Subscription, uow_factory: Callable[[], UnitOfWork],
+                 handlers: Mapping[str, EventHandler],
                  dlq_publisher_factory: Callable[[], Publisher], service: str,
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
@@ -145,7 +147,7 @@ class EventConsumer:
         done: dict[tuple[str, int], Message] = {}
         try:
             if len(messages) > 1 and self._batch_size > 1:
-                remaining = []
+                remaining: list[Message] = []
                 for start in range(0, len(messages), self._batch_size):
                     chunk = messages[start:start + self._batch_size]
                     if remaining or not self._apply_together(chunk):

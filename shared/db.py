@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -36,7 +37,7 @@ def create_engine(url: str, *, pool_size: int = 5) -> Engine:
 
 def _use_wal_and_immediate_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:  # a DB-API connection
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (pysqlite's own BEGIN is deferred
         # and races with other processes into "database is locked" on the read-to-write upgrade).
         dbapi_connection.isolation_level = None
@@ -48,7 +49,7 @@ def _use_wal_and_immediate_transactions(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):
+    def on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -56,7 +57,7 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def one_of(column: sa.ColumnElement, values: list, connection: sa.Connection) -> sa.ColumnElement[bool]:
+def one_of(column: sa.ColumnElement[Any], values: Iterable[Any], connection: sa.Connection) -> sa.ColumnElement[bool]:
     """`column IN values` that stays cheap on PostgreSQL's cached (generic) plans.
 
     psycopg prepares a statement after a few runs, and PostgreSQL may then plan it once for any parameters.

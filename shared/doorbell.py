@@ -23,7 +23,7 @@ class UdpDoorbell:
     def __init__(self, address: tuple[str, int]):
         self.address = address
         self._sender: socket.socket | None = None
-        self._pid = None
+        self._pid: int | None = None
 
     def ring(self) -> None:
         if self._sender is None or self._pid != os.getpid():  # never share a socket across a fork
@@ -58,7 +58,7 @@ class UdpDoorbellListener:
 class ThreadDoorbell:
     """In-process doorbell for tests that run the relay in a thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._event = threading.Event()
 
     def ring(self) -> None:

@@ -83,8 +83,9 @@ def problem_from_http_exception(error: HTTPException) -> Response:
     if "errors" in data and isinstance(data["errors"], dict):
         errors = data["errors"]
     headers = dict(data.get("headers") or {})
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     if status == 400 and detail and "JSON" in str(detail):
         detail = "The request body is not valid JSON."
     extra = data.get("extra") or {}  # only what a view put there on purpose (webargs adds schema objects)

@@ -86,7 +86,7 @@ class CloudEventSchema(Schema):
     data = fields.Dict(required=True)
     correlationid = fields.String()
 
-    def load(self, *args, **kwargs):  # keep the id as the text that travelled
+    def load(self, *args: Any, **kwargs: Any) -> Any:  # keep the id as the text that travelled
         result = super().load(*args, **kwargs)
         result["id"] = str(result["id"])
         return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 import http
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -14,6 +14,8 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, abort
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
+from prometheus_client import Counter, Histogram
+from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
@@ -42,7 +44,8 @@ class ProblemSchema(Schema):
 class ProblemResponsesPlugin(BasePlugin):
     """Documents every 4xx/5xx response of every operation as application/problem+json, as it is served."""
 
-    def operation_helper(self, path=None, operations=None, **kwargs):
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
         for operation in (operations or {}).values():
             for status, response in (operation.get("responses") or {}).items():
                 content = response.get("content") if isinstance(response, dict) else None
@@ -50,17 +53,17 @@ class ProblemResponsesPlugin(BasePlugin):
                     content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
 
 
-class ProblemApi(Api):
+class ProblemApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest's Api, answering (and documenting) every HTTP error as application/problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException):
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return problem_from_http_exception(error)
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
@@ -111,8 +114,8 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
 
 
 def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],
-                    config_overrides: dict | None = None,
-                    metrics_collectors: Callable[[], list] | None = None) -> tuple[Flask, ProblemApi]:
+                    config_overrides: dict[str, Any] | None = None,
+                    metrics_collectors: Callable[[], Sequence[Collector]] | None = None) -> tuple[Flask, ProblemApi]:
     # The import name must be the service's real package: a bare "conflict" can resolve to a namespace
     # package (a tests/ folder, say), and Flask derives its root path from it.
     app = Flask(f"services.{service}")
@@ -136,11 +139,11 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     requests_total, request_seconds = http_metrics()
     # Label children by their label values: prometheus-client's labels() takes a lock and validates the
     # labels on every call, which was a visible share of a cheap request.
-    counted: dict[tuple, object] = {}
-    timed: dict[tuple, object] = {}
+    counted: dict[tuple[str, str, int], Counter] = {}
+    timed: dict[tuple[str, str], Histogram] = {}
 
     @app.before_request
-    def start_request():
+    def start_request() -> None:
         g.started = time.perf_counter()
         bind_correlation_id(request.headers.get(CORRELATION_HTTP_HEADER))
         if request.method != "OPTIONS":
@@ -151,7 +154,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
             _check_body()
 
     @app.after_request
-    def finish_request(response: Response):
+    def finish_request(response: Response) -> Response:
         from shared.logging import current_correlation_id
 
         response.headers[CORRELATION_HTTP_HEADER] = current_correlation_id() or ""
@@ -169,16 +172,17 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
         return response
 
     @app.teardown_request
-    def end_request(_exc):
+    def end_request(_exc: BaseException | None) -> None:
         unbind_request_context()
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):
+    def unexpected_error(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return problem_from_http_exception(error)
         if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)):
             # The database is restarting or busy: nothing was stored, and the same request can be sent again.
-            log.warning("http.database_unavailable", path=request.path, error=str(error.orig or error)[:200])
+            log.warning("http.database_unavailable", path=request.path,
+                        error=str(getattr(error, "orig", None) or error)[:200])
             return problem_response(503, "The database is briefly unavailable; nothing was stored. Retry shortly.",
                                     headers={"Retry-After": "1"})
         log.exception("http.unhandled_error", path=request.path)
@@ -219,18 +223,20 @@ def _check_body() -> None:
         abort(400, message="The request body is not valid JSON.")
 
 
-def _probes_blueprint(readiness: dict[str, Callable[[], None]], metrics_collectors: Callable[[], list]) -> Blueprint:
+def _probes_blueprint(readiness: dict[str, Callable[[], None]],
+                      metrics_collectors: Callable[[], Sequence[Collector]]) -> Blueprint:
     probes = Blueprint("probes", __name__)
 
     @probes.get("/healthz")
     @allow_anonymous
-    def healthz():
+    def healthz() -> Response:
         return jsonify(status="ok", service=current_app.config["DEALGATE_SERVICE"])
 
     @probes.get("/readyz")
     @allow_anonymous
-    def readyz():
-        checks, ready = {}, True
+    def readyz() -> tuple[Response, int]:
+        checks: dict[str, str] = {}
+        ready = True
         for name, check in readiness.items():
             try:
                 check()
@@ -242,7 +248,7 @@ def _probes_blueprint(readiness: dict[str, Callable[[], None]], metrics_collecto
 
     @probes.get("/metrics")
     @allow_anonymous
-    def metrics():
+    def metrics() -> Response:
         body, content_type = render_latest(metrics_collectors())
         return Response(body, content_type=content_type)
 
@@ -263,7 +269,7 @@ def kafka_check(bootstrap_servers: str, cache_s: float = 2.0) -> Callable[[], No
     def check() -> None:
         if time.monotonic() < state["ok_until"]:
             return
-        errors = []
+        errors: list[str] = []
         for server in bootstrap_servers.split(","):
             host, _, port = server.strip().rpartition(":")
             try:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.clock import utcnow
 from shared.events import CloudEvent
@@ -39,12 +41,14 @@ class Inbox:
 
 
 @functools.cache
-def _insert_unless_present(table: sa.Table, dialect: str):
+def _insert_unless_present(table: sa.Table, dialect: str) -> ReturningInsert[Any]:
     """Built once per table and dialect: SQLAlchemy then reuses its compiled form for every event."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise RuntimeError(f"the inbox needs INSERT ... ON CONFLICT, which {dialect} lacks here")
-    return insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
+    raise RuntimeError(f"the inbox needs INSERT ... ON CONFLICT, which {dialect} lacks here")

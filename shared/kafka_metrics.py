@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 import structlog
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS, dlq_name
 
@@ -56,7 +58,7 @@ class KafkaDepthCollector:
         finally:
             consumer.close(autocommit=False)
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         with self._lock:
             if time.monotonic() - self._cached_at > self._cache_s:
                 try:
@@ -77,7 +79,8 @@ class KafkaDepthCollector:
         yield consumer_lag
 
 
-def depth_collectors(bootstrap_servers: str, *, group: str | None, consumed_topics: tuple[str, ...] = ()):
+def depth_collectors(bootstrap_servers: str, *, group: str | None,
+                     consumed_topics: tuple[str, ...] = ()) -> Callable[[], list[KafkaDepthCollector]]:
     """For create_base_app(metrics_collectors=...): builds the collector on first scrape, in the worker process."""
     made: list[KafkaDepthCollector] = []
 

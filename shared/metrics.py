@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -13,10 +15,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 
 @functools.cache
-def http_metrics():
+def http_metrics() -> tuple[Counter, Histogram]:
     return (
         Counter("dealgate_http_requests_total", "HTTP requests", ["service", "method", "endpoint", "status"]),
         Histogram("dealgate_http_request_seconds", "HTTP request latency", ["service", "method", "endpoint"],
@@ -25,7 +28,7 @@ def http_metrics():
 
 
 @functools.cache
-def worker_metrics():
+def worker_metrics() -> dict[str, Counter]:
     return {
         "published": Counter("dealgate_outbox_published_total", "Events the relay published", ["service"]),
         "consumed": Counter("dealgate_events_consumed_total", "Events consumed",
@@ -37,14 +40,14 @@ def worker_metrics():
 
 @functools.cache
 def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
-    kwargs = {"multiprocess_mode": "livemax"} if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else {}
+    kwargs: dict[str, Any] = {"multiprocess_mode": "livemax"} if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else {}
     return Gauge(name, documentation, list(labels), **kwargs)
 
 
-def render_latest(extra_collectors=()) -> tuple[bytes, str]:
+def render_latest(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
         body = generate_latest(registry)
     else:
         from prometheus_client import REGISTRY

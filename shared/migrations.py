@@ -1,8 +1,10 @@
 """Migration steps every service's first revision shares. Frozen: a later change gets a new function."""
+from typing import Any
+
 import sqlalchemy as sa
 
 
-def create_messaging_tables_v1(op) -> None:
+def create_messaging_tables_v1(op: Any) -> None:  # alembic.op, a module
     """The outbox and the processed-events inbox, as shared/outbox.py and shared/inbox.py map them."""
     op.create_table(
         "outbox",
@@ -27,7 +29,7 @@ def create_messaging_tables_v1(op) -> None:
     )
 
 
-def drop_messaging_tables_v1(op) -> None:
+def drop_messaging_tables_v1(op: Any) -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", "outbox")
     op.drop_table("outbox")

@@ -55,7 +55,7 @@ class Outbox:
 
 
 @functools.cache
-def _plain_insert(table: sa.Table):
+def _plain_insert(table: sa.Table) -> sa.Insert:
     return table.insert()
 
 

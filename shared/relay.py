@@ -1,10 +1,12 @@
 """The outbox relay: publishes committed outbox rows to Kafka in order, and marks them only once acknowledged."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import sqlalchemy as sa
 import structlog
@@ -15,6 +17,12 @@ from shared.clock import utcnow
 from shared.events import CORRELATION_KAFKA_HEADER
 
 log = structlog.get_logger(__name__)
+
+
+class _Listener(Protocol):
+    """What the relay waits on between drains: a doorbell listener, or a plain sleep."""
+
+    def wait(self, timeout_s: float) -> None: ...
 
 
 class OutboxRelay:
@@ -80,7 +88,7 @@ class OutboxRelay:
             connection.execute(self._table.delete().where(
                 self._table.c.published_at < dt.datetime.fromtimestamp(cutoff, dt.UTC)))
 
-    def run(self, listener, stop: threading.Event) -> None:
+    def run(self, listener: _Listener, stop: threading.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
@@ -101,10 +109,8 @@ class OutboxRelay:
 
     def _reset_publisher(self) -> None:
         if self._publisher is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken publisher is replaced anyway
                 self._publisher.close()
-            except Exception:  # noqa: BLE001
-                pass
             self._publisher = None
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -116,7 +116,7 @@ class SqlUnitOfWork:
             self._transaction.rollback()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+                 traceback: TracebackType | None) -> Literal[False]:
         self.rollback()
         self.connection.close()
         return False
@@ -158,7 +158,7 @@ class FakeUnitOfWorkBase:
         self.seen.clear()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+                 traceback: TracebackType | None) -> Literal[False]:
         self.rollback()
         return False
 

@@ -5,22 +5,25 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from shared.bus import Bus, Publisher
+from shared.bus import Bus, Message, Publisher, Subscription
 from shared.config import ConfigError, Settings
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, EventHandler
 from shared.db import upgrade_to_head
 from shared.doorbell import UdpDoorbell
+from shared.events import CloudEvent
 from shared.logging import configure_logging
 from shared.metrics import worker_metrics
 from shared.relay import OutboxRelay
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 GRACE_S = 5.0
@@ -73,7 +76,7 @@ def migrate_main(settings_class: type[Settings], migrations: Path) -> None:
 def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
-    def request_stop(signum, _frame):
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("worker.stopping", signal=signal.Signals(signum).name)
         stop.set()
         # kafka-python can sit in a blocking reconnect for a while; stopping abruptly is safe because offsets
@@ -101,8 +104,9 @@ def crash_after(count: int | None, what: str) -> Callable[[], None] | None:
     return maybe_crash
 
 
-def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address, poll_interval_s: float,
-              stop: threading.Event | None = None, faults: dict | None = None) -> None:
+def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
+              doorbell_address: tuple[str, int] | None, poll_interval_s: float,
+              stop: threading.Event | None = None, faults: Mapping[str, int] | None = None) -> None:
     stop = stop or stop_on_signals()
     published = worker_metrics()["published"].labels(service)
     relay = OutboxRelay(engine, outbox_table, bus.publisher, poll_interval_s=poll_interval_s,
@@ -119,10 +123,10 @@ def run_relay(*, service: str, engine, outbox_table, bus: Bus, doorbell_address,
         log.info("relay.stopped")
 
 
-def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable,
-                 handlers: dict, stop: threading.Event | None = None,
-                 dlq_publisher_factory: Callable[[], Publisher] | None = None, faults: dict | None = None,
-                 prepare: Callable[[], None] | None = None,
+def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable[[], UnitOfWork],
+                 handlers: Mapping[str, EventHandler], stop: threading.Event | None = None,
+                 dlq_publisher_factory: Callable[[], Publisher] | None = None,
+                 faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
                  background: tuple[Callable[[threading.Event], None], ...] = ()) -> None:
     """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
     database answers, so a worker started during a database restart waits instead of crashing.
@@ -135,10 +139,10 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
     if subscription is None:
         return
 
-    def applied(message, event, first_time):
+    def applied(message: Message, event: CloudEvent, first_time: bool) -> None:
         metrics["consumed"].labels(service, message.topic, event.type, "applied" if first_time else "duplicate").inc()
 
-    def dead_lettered(message, error):
+    def dead_lettered(message: Message, error: str) -> None:
         metrics["dead_lettered"].labels(service, message.topic).inc()
 
     consumer = EventConsumer(subscription=subscription, uow_factory=uow_factory, handlers=handlers,
@@ -157,7 +161,7 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_f
         log.info("consumer.stopped")
 
 
-def _retry_until_done(action: Callable[[], None], event: str, stop: threading.Event) -> bool:
+def _retry_until_done(action: Callable[[], object], event: str, stop: threading.Event) -> bool:
     backoff = 0.5
     while not stop.is_set():
         try:
@@ -170,7 +174,8 @@ def _retry_until_done(action: Callable[[], None], event: str, stop: threading.Ev
     return False
 
 
-def _subscribe_when_broker_answers(bus: Bus, topics, group, stop: threading.Event):
+def _subscribe_when_broker_answers(bus: Bus, topics: list[str], group: str,
+                                   stop: threading.Event) -> Subscription | None:
     backoff = 0.5
     while not stop.is_set():
         try:
