@@ -5,6 +5,7 @@ python -m deploy.kafka fetch|start|stop|status   (the stack and the test suite u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -56,10 +57,9 @@ def fetch_jars(quiet: bool = False) -> Path:
     files = 0
     total_bytes = 0.0
     shown_at = 0.0
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603 - fixed argv
-                               errors="replace")
-    assert process.stdout is not None
-    for line in process.stdout:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # noqa: S603 - fixed argv
+                               text=True, errors="replace")
+    for line in process.stdout or ():
         transcript.append(line.rstrip())
         downloaded = DOWNLOADED.match(line)
         if downloaded:
@@ -90,6 +90,14 @@ DOWNLOADED = re.compile(r"^(?:\[INFO\] )?Downloaded from \S+: (?P<url>\S+) \((?P
 
 def _size_bytes(size: str, unit: str) -> float:
     return float(size.replace(",", "")) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if not java:
+        raise RuntimeError("Java 17 or later is needed to run Kafka; install it "
+                           "(apt-get install openjdk-17-jre-headless); `make doctor` checks it.")
+    return java
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -158,19 +166,19 @@ class KafkaBroker:
 
         cluster = base64.urlsafe_b64encode((cluster_id or uuid.uuid4()).bytes).decode().rstrip("=")
         # "--cluster-id=ID", not "-t ID": a URL-safe base64 id can start with "-" and would read as an option.
-        subprocess.run(["java", "-cp", self._classpath(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}",
-                        "-c", str(config)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([_java(), "-cp", self._classpath(), "kafka.tools.StorageTool", "format",  # noqa: S603 - fixed argv
+                        f"--cluster-id={cluster}", "-c", str(config)], check=True, stdout=subprocess.DEVNULL)
 
     def start(self, wait_s: float = 60.0) -> KafkaBroker:
         self.format_storage()
         log4j = self.data_dir / "log4j2.yaml"
         log4j.write_text(LOG4J2_CONFIG.replace("@LOG@", str(self.data_dir / "server.log")))
-        log_file = open(self.data_dir / "stdout.log", "ab")
-        self.process = subprocess.Popen(
-            ["java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
-             f"-Dlog4j2.configurationFile={log4j}", "-cp", self._classpath(), "kafka.Kafka",
-             str(self.data_dir / "server.properties")],
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.data_dir / "stdout.log", "ab") as log_file:  # the broker keeps its own copy of the descriptor
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv of ours
+                [_java(), f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
+                 f"-Dlog4j2.configurationFile={log4j}", "-cp", self._classpath(), "kafka.Kafka",
+                 str(self.data_dir / "server.properties")],
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(self.process.pid))
         self.wait_ready(wait_s)
         return self
@@ -209,18 +217,14 @@ class KafkaBroker:
         pid = self.process.pid if self.process else _read_pid(self.pid_file)
         if pid is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signum)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and _alive(pid, self.process):
             time.sleep(0.1)
         if _alive(pid, self.process):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             time.sleep(0.5)
         if self.process:
             self.process.wait(timeout=10)

@@ -17,7 +17,7 @@ PARTNER_CHANNELS = ["reseller", "distributor", "msp"]
 def _offer(name: str, model: str, amount: str, currency: str = "USD", *, channels=ALL_CHANNELS,
            regions=("NA", "EMEA", "APAC", "LATAM"), unit: str | None = None, term_months: int | None = None,
            private_to: str | None = None) -> dict:
-    pricing = {"model": model, "price": {"amount": amount, "currency": currency}}
+    pricing: dict[str, object] = {"model": model, "price": {"amount": amount, "currency": currency}}
     if unit:
         pricing["unit"] = unit
     if term_months:
@@ -155,9 +155,10 @@ def seed(base_url: str, admin_token: str, listings: Iterable[dict] = DEMO_LISTIN
 
 
 def _existing_titles(session: requests.Session, base_url: str) -> set[str]:
-    titles, cursor = set(), None
+    titles: set[str] = set()
+    cursor: str | None = None
     while True:
-        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
         page = session.get(f"{base_url}/v1/listings", params=params, timeout=10)
         page.raise_for_status()
         titles.update(item["title"] for item in page.json()["items"])

@@ -9,6 +9,7 @@ python -m deploy.stack supervise   what `up` runs detached: brings everything up
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from deploy.kafka import KafkaBroker, port_open
 
@@ -30,7 +32,7 @@ SERVICES = {
     "deals": ("relay", "consume", "expire"),
     "conflict": ("relay", "consume"),
 }
-DEMO_IDENTITIES = (
+DEMO_IDENTITIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("partner", {"partner_id": "acme-reseller", "channel": "reseller"}),
     ("partner", {"partner_id": "globex-distribution", "channel": "distributor"}),
     ("marketplace", {"partner_id": "cloud-marketplace"}),
@@ -85,7 +87,7 @@ class Stack:
         (self.var_dir / "run").mkdir(parents=True, exist_ok=True)
         if self.state_file.exists():
             self.down(progress=lambda *_: None)
-        state = {"processes": {}, "kafka_started": False}
+        state: dict[str, Any] = {"processes": {}, "kafka_started": False}
         if port_open("127.0.0.1", self.ports.kafka):
             progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
         else:
@@ -124,7 +126,8 @@ class Stack:
         KafkaBus(f"127.0.0.1:{self.ports.kafka}").ensure_topics()
 
     def migrate(self, service: str) -> None:
-        subprocess.run([PYTHON, "-m", f"services.{service}.workers.migrate"], env=self.env(), cwd=REPO, check=True)
+        subprocess.run([PYTHON, "-m", f"services.{service}.workers.migrate"],  # noqa: S603 - our own module
+                       env=self.env(), cwd=REPO, check=True)
 
     def start_api(self, service: str) -> subprocess.Popen:
         env = self.env()
@@ -156,9 +159,9 @@ class Stack:
             return process.wait(timeout=10)
 
     def _spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,  # noqa: S603 - our own modules
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
 
@@ -171,7 +174,8 @@ class Stack:
                     raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
             for service in list(pending):
                 try:
-                    with urllib.request.urlopen(self.url(service) + "/readyz", timeout=2) as response:
+                    url = self.url(service) + "/readyz"  # http://127.0.0.1:<port>, of our own making
+                    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - see above
                         if response.status == 200:
                             pending.discard(service)
                 except OSError:
@@ -183,7 +187,7 @@ class Stack:
     def down(self, *, progress=print) -> None:
         state = self._load()
         pids = list(state.get("processes", {}).items())
-        for name, pid in pids:
+        for _name, pid in pids:
             _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and any(_alive(pid) for _, pid in pids):
@@ -193,10 +197,8 @@ class Stack:
                 progress(f"{name} did not stop in time; killing it")
                 _signal_group(pid, signal.SIGKILL)
         for process in self.processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         if state.get("kafka_started"):
             progress("stopping Kafka ...")
             self.kafka.stop()
@@ -247,10 +249,8 @@ class Stack:
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _alive(pid: int) -> bool:
@@ -308,7 +308,7 @@ def run_supervisor(stack: Stack, *, announce: bool) -> int:
     supervisor_file = stack.var_dir / "run" / "supervisor.pid"
     try:
         stack.up()
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - whatever stops the start-up, what did start must be stopped
         print(f"start-up failed: {exc}", file=sys.stderr)
         stack.down()
         return 1
@@ -333,9 +333,9 @@ def start_supervisor_in_background(stack: Stack) -> int:
         print("Dealgate is already up (`make down` stops it).")
         print_welcome(stack)
         return 0
-    log = open(stack.log_dir / "supervisor.log", "ab")
-    supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise"], cwd=REPO, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+    with open(stack.log_dir / "supervisor.log", "ab") as log:  # the supervisor keeps its own copy of the descriptor
+        supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise"],  # noqa: S603 - our own module
+                                      cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.monotonic()
     print("starting Kafka and the three services in the background ...")
     while time.monotonic() - started < 180:
