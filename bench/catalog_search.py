@@ -35,7 +35,7 @@ from deploy.stack import Ports, Stack  # noqa: E402
 from shared.auth import TokenService  # noqa: E402
 from shared.config import Settings  # noqa: E402
 
-BENCH_DIR = Path("/tmp/dealgate-bench-catalog")
+BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench-catalog"
 PORTS = Ports(kafka=39192, http={"catalog": 38101, "deals": 38102, "conflict": 38103},
               doorbell={"catalog": 39401, "deals": 39402, "conflict": 39403})
 BASELINE_PORT = 38199
@@ -110,7 +110,10 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, script: str 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"{url}: {non_2xx.group(1)} error responses\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rate is None:
+        raise RuntimeError(f"{url}: wrk printed no Requests/sec\n{output}")
+    return float(rate.group(1))
 
 
 def rotating_script(paths: list[str], directory: Path) -> str:
@@ -225,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     figures["listings_seeded"] = args.listings
     print(f"{'catalog_search_rps':22s} {figures['catalog_search_rps']:>10.1f}   "
           f"{figures['catalog_search_ratio']:.2f} x baseline")
-    print(f"{'catalog_304_rps':22s} {figures['catalog_304_rps']:>10.1f}   {figures['catalog_304_ratio']:.2f} x baseline")
+    print(f"{'catalog_304_rps':22s} {figures['catalog_304_rps']:>10.1f}   "
+          f"{figures['catalog_304_ratio']:.2f} x baseline")
     print(f"{'baseline_json_rps':22s} {figures['baseline_json_rps']:>10.1f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -44,7 +44,8 @@ def plan(count: int, seed: int = 11, overlap_share: float = 0.25) -> list[Planne
     """Deterministic input: most customers are unique; a share come back from other partners (a clique)."""
     rng = random.Random(seed)
     partners = [f"chaos-partner-{i}" for i in range(12)]
-    planned, groups = [], []
+    planned: list[PlannedRegistration] = []
+    groups: list[dict] = []
     for index in range(count):
         if groups and rng.random() < overlap_share:
             group = rng.choice(groups)
@@ -88,7 +89,7 @@ class Submitter:
         self.stack, self.products, self.rate = stack, products, rate
         self.acknowledged: dict[int, str] = {}
         self.lock = threading.Lock()
-        self.tokens = {}
+        self.tokens: dict[str, dict[str, str]] = {}
         self.local = threading.local()
         self.close = (dt.date.today() + dt.timedelta(days=60)).isoformat()
 
@@ -142,10 +143,11 @@ def publish_products(stack: Stack, count: int = 3) -> list[str]:
             "title": f"Chaos Product {index}", "summary": "chaos", "vendor": "Dealgate", "category": "chaos",
             "tags": [], "offers": [{"name": "Std", "channels": ["reseller", "distributor", "msp"],
                                     "regions": ["NA", "EMEA", "APAC", "LATAM"],
-                                    "pricing": {"model": "flat", "price": {"amount": "1.00", "currency": "USD"}}}]})
+                                    "pricing": {"model": "flat", "price": {"amount": "1.00", "currency": "USD"}}}]},
+            timeout=30)
         listing.raise_for_status()
         requests.post(stack.url("catalog") + f"/v1/listings/{listing.json()['id']}/publish",
-                      headers=admin).raise_for_status()
+                      headers=admin, timeout=30).raise_for_status()
         ids.append(listing.json()["id"])
     return ids
 
@@ -228,10 +230,12 @@ def wait_for_verdicts(stack: Stack, deal_ids: set[str], timeout_s: float) -> flo
     started = time.monotonic()
     session = requests.Session()
     while time.monotonic() - started < timeout_s:
-        waiting, cursor = set(), None
+        waiting: set[str] = set()
+        cursor: str | None = None
         try:
             while True:
-                params = {"status": "submitted", "limit": 200, **({"cursor": cursor} if cursor else {})}
+                params: dict[str, str | int] = {"status": "submitted", "limit": 200,
+                                                **({"cursor": cursor} if cursor else {})}
                 page = session.get(stack.url("deals") + "/v1/deals", headers=desk, params=params, timeout=10).json()
                 waiting |= {d["id"] for d in page["items"]}
                 cursor = page.get("next_cursor")

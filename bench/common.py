@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ from deploy.stack import Ports, Stack
 from shared.auth import TokenService
 from shared.config import Settings
 
-BENCH_DIR = Path("/tmp/dealgate-bench")
+BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench"
 BENCH_PORTS = Ports(kafka=39092, http={"catalog": 38001, "deals": 38002, "conflict": 38003},
                     doorbell={"catalog": 39301, "deals": 39302, "conflict": 39303})
 

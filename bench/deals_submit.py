@@ -37,7 +37,7 @@ from deploy.postgres import LocalPostgres  # noqa: E402
 from shared.auth import TokenService  # noqa: E402
 from shared.config import Settings  # noqa: E402
 
-BENCH_DIR = Path("/tmp/dealgate-bench-deals")
+BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench-deals"
 POSTGRES_PORT = 45532
 DEALS_PORT, BASELINE_PORT, DOORBELL_PORT = 38202, 38299, 39502
 
@@ -71,7 +71,7 @@ def prepare_deals_database(url: str) -> str:
         uow.catalog.upsert(listing)
         uow.commit()
     engine.dispose()
-    return listing["id"]
+    return str(listing["id"])
 
 
 def prepare_baseline_database(url: str) -> None:
@@ -86,17 +86,17 @@ def prepare_baseline_database(url: str) -> None:
 def gunicorn(app_spec: str, port: int, env: dict) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
                "--bind", f"127.0.0.1:{port}", app_spec]
-    log_file = open(BENCH_DIR / f"gunicorn-{port}.log", "ab")
-    return subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, stdout=log_file,
-                            stderr=subprocess.STDOUT)
+    with open(BENCH_DIR / f"gunicorn-{port}.log", "ab") as log_file:  # gunicorn keeps its own copy
+        return subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, stdout=log_file,
+                                stderr=subprocess.STDOUT)
 
 
 def wait_for(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1)
-            return
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - an http://127.0.0.1 URL of ours
+                return
         except urllib.error.HTTPError:
             return  # it answers
         except OSError:
@@ -117,7 +117,10 @@ def wrk_post(url: str, body: dict, headers: dict, *, duration: int, connections:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rate is None:
+        raise RuntimeError(f"{url}: wrk printed no Requests/sec\n{output}")
+    return float(rate.group(1))
 
 
 def main(argv: list[str] | None = None) -> int:

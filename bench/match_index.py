@@ -109,7 +109,8 @@ def run(size: int, queries: int, seed: int) -> dict:
         index.add(registration(rng, org, f"d{n}"))
         if (n + 1) % step == 0:
             elapsed = time.perf_counter() - started
-            print(f"  built {n + 1:>9,} / {size:,}  {elapsed:6.1f}s  rss {rss_mb():7.0f} MB", file=sys.stderr, flush=True)
+            print(f"  built {n + 1:>9,} / {size:,}  {elapsed:6.1f}s  rss {rss_mb():7.0f} MB", file=sys.stderr,
+                  flush=True)
     build_s = time.perf_counter() - started
     gc.enable()
     gc.collect()

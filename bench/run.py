@@ -2,11 +2,13 @@
 
 Each part runs as its own process (so one part's memory or threads cannot skew the next) and writes JSON;
 this script gathers them into bench/results/latest.json (a flat object of named figures) and latest.png.
+It exits 1 when a part fails or a figure could not be measured, and its last line says why.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -36,6 +38,12 @@ TARGETS = [
     ("match_recall", ">= 0.97", lambda f: f["match_recall"] >= 0.97),
 ]
 
+# which part measures each figure ("quality" is computed here, not in a part)
+PART_OF = {"deals_submit_rps": "deals", "baseline_insert_rps": "deals", "catalog_search_rps": "catalog",
+           "catalog_304_rps": "catalog", "baseline_json_rps": "catalog", "verdict_p50_ms": "verdict",
+           "verdict_p99_ms": "verdict", "match_p99_ms_1m": "match", "match_index_mb_1m": "match",
+           "match_precision": "quality", "match_recall": "quality"}
+
 PARTS = {
     "catalog": ["bench/catalog_search.py"],
     "deals": ["bench/deals_submit.py"],
@@ -44,18 +52,27 @@ PARTS = {
 }
 
 
-def run_part(name: str, extra: list[str], quick: bool) -> dict:
+def run_part(name: str, extra: list[str], quick: bool) -> tuple[dict, str | None]:
+    """The part's figures, and why it failed (None when it did not). Its output passes through as it comes;
+    the last line it wrote to stderr is kept as the reason."""
     out = RESULTS / f"part-{name}.json"
     out.unlink(missing_ok=True)
     args = [sys.executable, *PARTS[name], "--json", str(out), *extra]
     progress(f"running {name}: {' '.join(args[1:])}")
     started = time.monotonic()
-    completed = subprocess.run(args, cwd=REPO)
-    if completed.returncode != 0 or not out.exists():
-        progress(f"{name} failed (exit {completed.returncode}); its figures are missing from the table")
-        return {}
+    last_line = ""
+    with subprocess.Popen(args, cwd=REPO, stderr=subprocess.PIPE, text=True, errors="replace") as process:
+        for line in process.stderr or ():
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if line.strip():
+                last_line = line.strip()
+    if process.returncode != 0 or not out.exists():
+        reason = f"{name} failed (exit {process.returncode}" + (f": {last_line})" if last_line else ")")
+        progress(reason + "; its figures are missing from the table")
+        return {}, reason
     progress(f"{name} done in {time.monotonic() - started:.0f}s")
-    return json.loads(out.read_text())
+    return json.loads(out.read_text()), None
 
 
 def matching_quality() -> dict:
@@ -83,21 +100,52 @@ def main() -> int:
     figures: dict = {}
     latencies: list[float] = []
     series: list = []
+    failures: list[str] = []
+    selected = [name for name in [*PARTS, "quality"] if not args.only or name in args.only]
     for name in PARTS:
-        if args.only and name not in args.only:
+        if name not in selected:
             continue
-        part = run_part(name, quick_args[name] if args.quick else [], args.quick)
+        part, failure = run_part(name, quick_args[name] if args.quick else [], args.quick)
+        if failure:
+            failures.append(failure)
         latencies = part.pop("verdict_latencies_ms", latencies)
         series = part.pop("verdict_series", series)
         figures.update({k: v for k, v in part.items() if isinstance(v, (int, float, str))})
-    if not args.only or "quality" in args.only:
+    if "quality" in selected:
         figures.update(matching_quality())
-    figures["machine"] = f"{platform.node()} {platform.machine()} cores={__import__('os').cpu_count()}"
+    figures["machine"] = f"{platform.node()} {platform.machine()} cores={os.cpu_count()}"
     figures["quick"] = bool(args.quick)
     (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
     print_table(figures)
-    plot(figures, latencies, series, RESULTS / "latest.png")
-    print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
+    try:
+        plot(figures, latencies, series, RESULTS / "latest.png")
+        print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+        failures.append(f"the plot failed ({type(exc).__name__}: {exc})")
+        print(f"\nwrote {RESULTS / 'latest.json'}")
+    return verdict(figures, selected, failures)
+
+
+def verdict(figures: dict, selected: list[str], failures: list[str]) -> int:
+    """The last line: why make bench failed, or that every figure was measured (and which targets were missed)."""
+    unmeasured = [name for name, part in PART_OF.items() if part in selected and figures.get(name) is None]
+    if unmeasured:
+        failures.append(f"not measured: {', '.join(unmeasured)}")
+    if failures:
+        sys.stdout.flush()  # the reason is the very last line
+        print(f"make bench FAILED: {'; '.join(failures)}", file=sys.stderr)
+        return 1
+    missed = []
+    for name, target, check in TARGETS:
+        if check is not None and PART_OF[name] in selected:
+            try:
+                if not check(figures):
+                    missed.append(f"{name} {figures[name]} (target {target})")
+            except (KeyError, TypeError):
+                missed.append(f"{name} (its reference is missing)")
+    measured = len([name for name in PART_OF if PART_OF[name] in selected])
+    print(f"make bench: all {measured} figures measured; "
+          + (f"targets missed: {'; '.join(missed)}" if missed else "every target met"))
     return 0
 
 

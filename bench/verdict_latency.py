@@ -35,8 +35,9 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2, warmu
         "title": "Latency Suite", "summary": "bench", "vendor": "Dealgate", "category": "bench", "tags": [],
         "offers": [{"name": "Std", "channels": ["reseller", "distributor", "msp", "marketplace", "direct"],
                     "regions": ["NA", "EMEA", "APAC", "LATAM"],
-                    "pricing": {"model": "flat", "price": {"amount": "10.00", "currency": "USD"}}}]}).json()
-    requests.post(catalog + f"/v1/listings/{listing['id']}/publish", headers=admin).raise_for_status()
+                    "pricing": {"model": "flat", "price": {"amount": "10.00", "currency": "USD"}}}]},
+        timeout=30).json()
+    requests.post(catalog + f"/v1/listings/{listing['id']}/publish", headers=admin, timeout=30).raise_for_status()
     partners = [bearer("partner", partner_id=f"bench-partner-{i}") for i in range(8)]
     close = (dt.date.today() + dt.timedelta(days=60)).isoformat()
     probe = {"customer": {"name": "Probe Ltd", "country": "GB"}, "products": [listing["id"]],
@@ -44,7 +45,7 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2, warmu
     probe_ids: list[str] = []
 
     def submit_probe() -> bool:
-        response = requests.post(deals + "/v1/deals", headers=partners[0], json=probe)
+        response = requests.post(deals + "/v1/deals", headers=partners[0], json=probe, timeout=30)
         if response.status_code == 201:
             probe_ids.append(response.json()["id"])
         return bool(probe_ids)
@@ -52,8 +53,8 @@ def run(stack, *, rate: float, seconds: float, overlap_share: float = 0.2, warmu
     wait_until(submit_probe, 30)
     # Steady state is the point: the consumers have joined their groups once the probe has its verdict.
     progress("waiting for the probe's verdict (consumers joined and caught up) ...")
-    wait_until(lambda: requests.get(deals + f"/v1/deals/{probe_ids[0]}", headers=partners[0]).json()["status"]
-               != "submitted", 60, interval_s=0.2)
+    wait_until(lambda: requests.get(deals + f"/v1/deals/{probe_ids[0]}", headers=partners[0], timeout=30)
+               .json()["status"] != "submitted", 60, interval_s=0.2)
 
     customers: list[dict] = []
     rng = random.Random(7)
