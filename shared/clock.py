@@ -22,5 +22,11 @@ def iso(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
+@overload
+def parse_iso(text: str) -> dt.datetime: ...  # stored and validated documents never hold ""
+@overload
+def parse_iso(text: None) -> None: ...
+@overload
+def parse_iso(text: str | None) -> dt.datetime | None: ...
 def parse_iso(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None

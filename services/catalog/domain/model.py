@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from shared.clock import iso, parse_iso, utcnow
@@ -132,6 +133,6 @@ def _offer(data: dict[str, Any] | Offer) -> Offer:
                  private_to=data["private_to"].strip().lower() if data.get("private_to") else None)
 
 
-def _distinct(values) -> list:
+def _distinct(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 

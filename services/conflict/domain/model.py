@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from shared.clock import iso, parse_iso, utcnow  # noqa: F401 - re-exported for the service
+from shared.clock import iso as iso  # re-exported for the service
+from shared.clock import parse_iso as parse_iso
+from shared.clock import utcnow as utcnow
 
 ACTIVE_DEAL_STATUSES = ("submitted", "approved", "in_conflict")
 CASE_STATUSES = ("open", "claimed", "resolved")
@@ -80,8 +82,8 @@ class Case:
 
     @classmethod
     def open(cls, *, registrations: list[TrackedRegistration], evidence: list[dict[str, Any]], queue: str,
-             priority: str, sla_due_at: dt.datetime, recommendation: dict | None = None,
-             rules_applied: list[dict] | None = None, rules_version: int | None = None,
+             priority: str, sla_due_at: dt.datetime, recommendation: dict[str, Any] | None = None,
+             rules_applied: list[dict[str, Any]] | None = None, rules_version: int | None = None,
              now: dt.datetime | None = None) -> Case:
         now = now or utcnow()
         case = cls(id=str(uuid.uuid4()), queue=queue, priority=priority, status="open", sla_due_at=sla_due_at,
@@ -167,7 +169,7 @@ class Case:
         self._decide(decision="merge", winner=original_id, note=f"own duplicate merged by rule {rule}",
                      by=f"rules:{rule}", outcomes=outcomes, now=now)
 
-    def _decide(self, *, decision: str, winner: str | None, note: str, by: str, outcomes: dict,
+    def _decide(self, *, decision: str, winner: str | None, note: str, by: str, outcomes: dict[str, Any],
                 now: dt.datetime | None) -> None:
         now = now or utcnow()
         self.status = "resolved"

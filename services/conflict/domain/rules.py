@@ -192,7 +192,7 @@ class RulesOfEngagement:
         return True
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 

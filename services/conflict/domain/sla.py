@@ -15,7 +15,7 @@ class BusinessCalendar:
     closes: dt.time = dt.time(17, 0)
     workdays: frozenset[int] = frozenset(range(5))  # Monday..Friday as date.weekday()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         ZoneInfo(self.timezone)  # fails early on an unknown zone
         if self.closes <= self.opens:
             raise ValueError("business hours must close after they open")

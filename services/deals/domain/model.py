@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from shared.clock import iso, parse_iso, utcnow  # noqa: F401 - re-exported for the service
+from shared.clock import iso as iso  # re-exported for the service
+from shared.clock import parse_iso as parse_iso
+from shared.clock import utcnow as utcnow
 
 ACTIVE_STATUSES = ("submitted", "approved", "in_conflict")
 FINAL_STATUSES = ("rejected", "withdrawn", "expired", "won", "lost")
@@ -60,8 +62,9 @@ class Registration:
     events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict, products: list[str],
-               amount: dict, expected_close: str, contact: dict | None = None, opportunity_name: str | None = None,
+    def submit(cls, *, partner_id: str, channel: str, submitted_by: str, customer: dict[str, Any],
+               products: list[str], amount: dict[str, Any], expected_close: str,
+               contact: dict[str, Any] | None = None, opportunity_name: str | None = None,
                notes: str | None = None, now: dt.datetime | None = None) -> Registration:
         now = now or utcnow()
         registration = cls(id=str(uuid.uuid4()), partner_id=partner_id, channel=channel, submitted_by=submitted_by,
