@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .domains import domain_label
@@ -36,6 +36,12 @@ MAX_CANDIDATES = 250
 MIN_CORPUS_FOR_FREQUENCY = 5000
 COMMON_TOKEN_SHARE = 1 / 1000
 MIN_TYPO_TOKEN_LENGTH = 6
+# Short names (5-7 letters) are reached across one typing slip by spelling the slips out at query time, so the
+# stored keys (and the database's key table) stay as they are. Spelling out a dropped letter takes 26 x (n + 1)
+# keys, so it is done only for a name-only registration whose name is one short distinctive word.
+SLIP_TOKEN_LENGTHS = range(5, 8)
+DROPPED_LETTER_TOKEN_LENGTHS = range(4, 7)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,37 @@ def _stored_name_keys(features: CustomerFeatures) -> list[str]:
     return keys
 
 
+def _slip_spellings(token: str, *, with_dropped_letter: bool) -> list[str]:
+    """Spellings one typing slip from `token` (see scoring.typing_slip), in either direction: the other
+    registration may have typed `token` with a slip, or `token` may be the slip of the other's name."""
+    size = len(token)
+    spellings: list[str] = []
+    if size in SLIP_TOKEN_LENGTHS:
+        spellings += [token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(size - 1)]
+        spellings += [token[:i] + token[i] + token[i:] for i in range(size)]  # the other doubled a letter
+    if size in SLIP_TOKEN_LENGTHS or size - 1 in SLIP_TOKEN_LENGTHS:
+        spellings += [token[:i] + token[i + 1 :] for i in range(size)]  # a dropped or an undone doubled letter
+    if with_dropped_letter and size in DROPPED_LETTER_TOKEN_LENGTHS:
+        spellings += [token[:i] + letter + token[i:] for i in range(size + 1) for letter in _LETTERS]
+    return [s for s in dict.fromkeys(spellings) if s != token]
+
+
+def _typo_keys(token: str) -> list[str]:
+    """Half keys that reach stored tokens of 6+ letters one edit away (see _stored_name_keys)."""
+    keys: list[str] = []
+    size = len(token)
+    for stored_size in (size - 1, size, size + 1):
+        if stored_size < MIN_TYPO_TOKEN_LENGTH:
+            continue
+        half = stored_size // 2
+        keys.append(f"pre:{stored_size}:{token[:half]}")
+        if stored_size == size:  # a transposition across the middle changes both halves
+            swapped = token[: half - 1] + token[half] + token[half - 1] + token[half + 1 :]
+            keys.append(f"pre:{stored_size}:{swapped[:half]}")
+        keys.append(f"suf:{stored_size}:{token[size - (stored_size - half):]}")
+    return keys
+
+
 def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str]]:
     """(name keys, typo keys) to look up: the stored keys plus spellings that reach typos and acronyms."""
     tokens = features.tokens
@@ -106,20 +143,17 @@ def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str]]:
     for domain in features.domains:
         label = domain_label(domain).replace("-", "")
         keys += [f"tok:{label}", f"acr:{label}"]
+    distinctive = _distinctive(tokens)
+    # A domain label is a spelling of the name too ("ecopetrol" reaches "Ecopetrool S.A." without a domain).
+    spelled = list(dict.fromkeys([*distinctive[:2], *(domain_label(d).replace("-", "") for d in features.domains)]))
+    single_short_name = not features.domains and len(distinctive) == 1
     typo_keys: list[str] = []
-    for token in _distinctive(tokens)[:2]:
-        size = len(token)
-        if size < MIN_TYPO_TOKEN_LENGTH - 1 or not token.isalpha():
+    for token in spelled:
+        if not token.isalpha():
             continue
-        for stored_size in (size - 1, size, size + 1):
-            if stored_size < MIN_TYPO_TOKEN_LENGTH:
-                continue
-            half = stored_size // 2
-            typo_keys.append(f"pre:{stored_size}:{token[:half]}")
-            if stored_size == size:  # a transposition across the middle changes both halves
-                swapped = token[: half - 1] + token[half] + token[half - 1] + token[half + 1 :]
-                typo_keys.append(f"pre:{stored_size}:{swapped[:half]}")
-            typo_keys.append(f"suf:{stored_size}:{token[size - (stored_size - half):]}")
+        if len(token) >= MIN_TYPO_TOKEN_LENGTH - 1:
+            typo_keys += _typo_keys(token)
+        typo_keys += [f"tok:{s}" for s in _slip_spellings(token, with_dropped_letter=single_short_name)]
     return list(dict.fromkeys(keys)), list(dict.fromkeys(typo_keys))
 
 
@@ -166,7 +200,7 @@ class MatchIndex:
         chosen = []
         for key in keys:
             posting = self._postings.get(hash(key))
-            size = 0 if posting is None else (1 if type(posting) is _Entry else len(posting))
+            size = 0 if posting is None else (1 if isinstance(posting, _Entry) else len(posting))
             limit = IDENTIFIER_KEY_LIMIT if key.startswith(("dom:", "tax:", "duns:")) else COMMON_KEY_LIMIT
             if size <= limit:
                 chosen.append(key)
@@ -235,6 +269,8 @@ class MatchIndex:
             other = entry.registration
             match = explain(registration.profile, other.profile, features, entry.features, weight,
                             review_band=review_band)
+            if match.band == "none":  # under "possible", scored for "review" but the names do not agree
+                continue
             overlaps.append(Overlap(
                 other_deal_id=other.deal_id,
                 other_partner_key=other.partner_key,
@@ -258,18 +294,18 @@ class MatchIndex:
         own_id = registration.deal_id
         found: dict[int, _Entry] = {}
         for keys, limit in tiers:
-            postings = []
+            postings: list[tuple[int, Sequence[_Entry]]] = []
             for key in keys:
                 posting = self._postings.get(hash(key))
                 if posting is None:
                     continue
-                if type(posting) is _Entry:
+                if isinstance(posting, _Entry):
                     postings.append((1, (posting,)))
                 elif len(posting) <= limit:
                     postings.append((len(posting), posting))
             postings.sort(key=lambda item: item[0])  # rarest key first: most specific evidence
-            for _, posting in postings:
-                for entry in posting:
+            for _, entries in postings:
+                for entry in entries:
                     if len(found) >= MAX_CANDIDATES:
                         return list(found.values())
                     other = entry.registration
@@ -292,7 +328,7 @@ class MatchIndex:
         posting = self._postings.get(key)
         if posting is None:
             self._postings[key] = entry
-        elif type(posting) is _Entry:
+        elif isinstance(posting, _Entry):
             self._postings[key] = [posting, entry]
         else:
             posting.append(entry)
@@ -301,7 +337,7 @@ class MatchIndex:
         posting = self._postings.get(key)
         if posting is None:
             return
-        if type(posting) is _Entry:
+        if isinstance(posting, _Entry):
             if posting is entry:
                 del self._postings[key]
             return

@@ -3,9 +3,13 @@
 Each piece of evidence adds a log-odds weight; score = sigmoid(sum). Bands: "clear" (score >= 0.9),
 "possible" (>= 0.5), "none". Every signal dict carries its "weight" so a reviewer sees why.
 
-A fourth band, "review" (REVIEW_THRESHOLD <= score < 0.5), is given only to callers that ask for it
-(`review_band=True`, `find_matches(min_band="review")`): an ambiguous pair worth a look at the desk that must
-never open a case on its own. Without asking, such a pair is "none", as it always was.
+A fourth band, "review", is given only to callers that ask for it (`review_band=True`,
+`find_matches(min_band="review")`): an ambiguous pair worth a look at the desk that must never open a case on
+its own. It needs REVIEW_THRESHOLD <= score < 0.5 *and* names that agree (similarity >= REVIEW_NAME_SIMILARITY,
+or one typing slip apart) and no identifier that differs (domain, tax id, DUNS): the same name in two countries,
+or a short name one slip from another without a domain behind it. Names that differ in a distinctive word
+("Leeds ..." / "Leicester ...") and namesakes with their own domains are never "review".
+Without asking, such a pair is "none", as it always was.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from rapidfuzz.distance import OSA
 
 from .domains import domain_label, host_of, is_free_mail, registrable_domain
 from .names import normalise_name
-from .vocabulary import GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
+from .vocabulary import DESIGNATOR_WORDS, GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
 
 CLEAR_THRESHOLD = 0.9
 POSSIBLE_THRESHOLD = 0.5
 REVIEW_THRESHOLD = 0.25
+REVIEW_NAME_SIMILARITY = 0.8
 BANDS = ("none", "review", "possible", "clear")
 
 # Log-odds contributions. A shared registrable domain or tax id outweighs a country mismatch and a weak
@@ -45,6 +50,17 @@ NAME_PIVOT = 0.7  # name similarity that is neutral evidence on its own
 NAME_SLOPE = 10.0
 NAME_MIN, NAME_MAX = -4.0, 3.0
 ACRONYM_SIMILARITY = 0.6  # "IBM" vs initials of "International Business Machines": supporting, not decisive
+# "Bunzl" vs "Bunzl Group Holdings": the bare brand stands for its group. A little below identical, so the
+# reviewer sees the designators differ; enough for "clear" when the country agrees.
+DESIGNATOR_SIMILARITY = 0.95
+# One typing slip in a short name counts only with evidence behind it: the other side carries a domain that
+# spells one of the two spellings, and both are in one country. Without it, "Loews"/"Lowes" and "Hama"/"Halma"
+# are as likely two companies as one.
+SLIP_NAME_LENGTHS = range(5, 8)
+# Tokens of five letters or fewer are one letter from many other names (Bosch/Busch, Loews/Lowes): a typing
+# slip there is weak evidence on its own, enough for the "review" band with the same country, never more.
+SHORT_TOKEN_LENGTH = 5
+UNBACKED_SHORT_SLIP_SIMILARITY = 0.6
 UNMATCHED_SECOND_SIDE_FACTOR = 0.5
 
 GENERIC_WORD_WEIGHT = 0.4
@@ -105,8 +121,14 @@ def normalise_tax_id(value: str | None) -> str | None:
     return text or None
 
 
+# Prefixes of three letters that are pasted or left off as a whole: Swiss UID "CHE-123.456.789", Austrian "ATU...".
+_THREE_LETTER_TAX_PREFIXES = ("CHE", "ATU")
+
+
 def tax_id_core(tax_id: str) -> str:
     """VAT-style ids are pasted with and without the country prefix ("DE123456789" / "123456789")."""
+    if len(tax_id) > 5 and tax_id.startswith(_THREE_LETTER_TAX_PREFIXES) and tax_id[3:].isdigit():
+        return tax_id[3:]
     if len(tax_id) > 4 and tax_id[:2].isalpha() and tax_id[2:].isalnum() and any(c.isdigit() for c in tax_id[2:]):
         return tax_id[2:]
     return tax_id
@@ -168,9 +190,13 @@ def _weight_function(token_weights: TokenWeights) -> Callable[[str], float]:
 
 
 def token_similarity(a: str, b: str) -> float:
-    """1.0 for equal tokens, 1 - edits/length for a typo-distance pair, else 0. Short tokens must be equal."""
+    """1.0 for equal tokens, 1 - edits/length for a typo-distance pair, else 0. Short tokens must be equal,
+    or (5 letters at most) one typing slip apart, which counts only weakly (see UNBACKED_SHORT_SLIP_SIMILARITY)."""
     if a == b:
         return 1.0
+    if max(len(a), len(b)) <= SHORT_TOKEN_LENGTH:
+        slip = min(len(a), len(b)) >= 4 and (typing_slip(a, b) or typing_slip(b, a))
+        return UNBACKED_SHORT_SLIP_SIMILARITY if slip else 0.0
     shortest = min(len(a), len(b))
     if shortest < 5 or abs(len(a) - len(b)) > 1 or not (a.isalpha() and b.isalpha()):
         return 0.0
@@ -181,6 +207,46 @@ def token_similarity(a: str, b: str) -> float:
     return 1.0 - edits / max(len(a), len(b))
 
 
+def typing_slip(typed: str, meant: str) -> str | None:
+    """"transposed", "doubled" or "dropped" when `typed` is `meant` with one such slip, else None.
+
+    Substituted letters are not slips: "Bauer"/"Bayer" and "Sage"/"Saga" are different names more often than typos.
+    """
+    if len(typed) == len(meant):
+        differ = [i for i, (a, b) in enumerate(zip(typed, meant, strict=True)) if a != b]
+        if len(differ) == 2 and differ[1] == differ[0] + 1 and typed[differ[0]] == meant[differ[1]] \
+                and typed[differ[1]] == meant[differ[0]]:
+            return "transposed"
+        return None
+    if len(typed) == len(meant) + 1:
+        doubled = any(typed[i] == typed[i + 1] and typed[:i] + typed[i + 1 :] == meant for i in range(len(typed) - 1))
+        return "doubled" if doubled else None
+    if len(typed) + 1 == len(meant):
+        return "dropped" if any(meant[:i] + meant[i + 1 :] == typed for i in range(len(meant))) else None
+    return None
+
+
+def backed_slip_similarity(a: str, b: str, labels: tuple[str, ...]) -> float:
+    """Similarity of two tokens one typing slip apart when a domain label spells the short name (5-7 letters)
+    of one of them: "hama"/"halma" with halma.com. 0.0 when that evidence is missing."""
+    for typed, meant in ((a, b), (b, a)):
+        if len(meant) in SLIP_NAME_LENGTHS and any(label.startswith(meant) for label in labels) \
+                and typing_slip(typed, meant):
+            return 1.0 - 1.0 / len(meant)
+    return 0.0
+
+
+def describe_slip(a: str, b: str, labels: tuple[str, ...]) -> dict[str, Any] | None:
+    """For the reviewer: which spelling has which typing slip, and the domain label backing it (if any)."""
+    for typed, meant in ((a, b), (b, a)):
+        slip = typing_slip(typed, meant)
+        if slip:
+            backing = next((label for label in labels if len(meant) in SLIP_NAME_LENGTHS and label.startswith(meant)),
+                           None)
+            return {"typed": typed, "meant": meant, "slip": slip, "backed_by_domain_label": backing}
+    return None
+
+
 def initials(tokens: tuple[str, ...]) -> str:
     return "".join(token[0] for token in tokens)
 
@@ -188,14 +254,24 @@ def initials(tokens: tuple[str, ...]) -> str:
 @dataclass(slots=True)
 class NameComparison:
     similarity: float
-    method: str  # "tokens", "joined" (spacing differs only), "acronym"
+    method: str  # "tokens", "joined" (spacing differs only), "designator" (bare brand vs its group), "acronym"
     pairs: list[tuple[str, str, float]]  # (left token, right token, token similarity)
     unmatched_left: list[str]
     unmatched_right: list[str]
+    slips: list[dict[str, Any]] = field(default_factory=list)  # aligned pairs one typing slip apart, see describe_slip
 
 
-def compare_names(left: tuple[str, ...], right: tuple[str, ...], weight: Callable[[str], float]) -> NameComparison:
-    """Weighted token alignment: how much of each side's distinctive weight is explained by the other."""
+def compare_names(
+    left: tuple[str, ...],
+    right: tuple[str, ...],
+    weight: Callable[[str], float],
+    slip_labels: tuple[str, ...] = (),
+) -> NameComparison:
+    """Weighted token alignment: how much of each side's distinctive weight is explained by the other.
+
+    `slip_labels` are the domain labels that may back a typing slip in a short name (see backed_slip_similarity);
+    the caller passes them only when the evidence around the names allows it.
+    """
     if not left or not right:
         return NameComparison(0.0, "tokens", [], list(left), list(right))
     if left == right:
@@ -204,6 +280,8 @@ def compare_names(left: tuple[str, ...], right: tuple[str, ...], weight: Callabl
     for i, a in enumerate(left):
         for j, b in enumerate(right):
             sim = token_similarity(a, b)
+            if slip_labels and sim < 1.0:
+                sim = max(sim, backed_slip_similarity(a, b, slip_labels))
             if sim:
                 candidates.append((sim, i, j))
     candidates.sort(reverse=True)
@@ -234,11 +312,27 @@ def compare_names(left: tuple[str, ...], right: tuple[str, ...], weight: Callabl
     method = "tokens"
     if similarity < 1.0 and "".join(left) == "".join(right):
         similarity, method = 1.0, "joined"  # "Coca Cola" vs "CocaCola"
+    if similarity < DESIGNATOR_SIMILARITY and _is_designator_pair(left, right, weight):
+        similarity, method = DESIGNATOR_SIMILARITY, "designator"
     if similarity < ACRONYM_SIMILARITY and _is_acronym_pair(left, right):
         similarity, method = ACRONYM_SIMILARITY, "acronym"
     unmatched_left = [t for i, t in enumerate(left) if i not in used_left]
     unmatched_right = [t for j, t in enumerate(right) if j not in used_right]
-    return NameComparison(similarity, method, pairs, unmatched_left, unmatched_right)
+    slips = [slip for a, b, sim in pairs if sim < 1.0 and (slip := describe_slip(a, b, slip_labels))]
+    return NameComparison(similarity, method, pairs, unmatched_left, unmatched_right, slips)
+
+
+def _is_designator_pair(left: tuple[str, ...], right: tuple[str, ...], weight: Callable[[str], float]) -> bool:
+    """A bare brand against its designated form: "bunzl" vs "bunzl group holdings", "tate lyle" vs "tate lyle group".
+
+    One side must be bare: "Apex Holdings" vs "Apex Logistics" are two companies, and so, possibly, are
+    "Apex Holdings" and "Apex Group". The brand must be distinctive: "Capital" is not "Capital Group".
+    """
+    brand_left = tuple(t for t in left if t not in DESIGNATOR_WORDS)
+    brand_right = tuple(t for t in right if t not in DESIGNATOR_WORDS)
+    if not brand_left or brand_left != brand_right or (brand_left != left and brand_right != right):
+        return False
+    return any(weight(t) >= 1.0 for t in brand_left)
 
 
 def _is_acronym_pair(left: tuple[str, ...], right: tuple[str, ...]) -> bool:
@@ -268,6 +362,16 @@ def _domain_supports_name(domains: tuple[str, ...], tokens: tuple[str, ...]) -> 
     return None
 
 
+def _slip_labels(left: CustomerFeatures, right: CustomerFeatures, identifier_conflict: bool) -> tuple[str, ...]:
+    """The domain labels that may back a typing slip in a short name: exactly one side carries a domain, both
+    sides name the same country, and no identifier contradicts the pair."""
+    if identifier_conflict or not left.country or left.country != right.country:
+        return ()
+    if bool(left.domains) == bool(right.domains):
+        return ()
+    return tuple(domain_label(d).replace("-", "") for d in left.domains or right.domains)
+
+
 def assess(
     left: CustomerFeatures,
     right: CustomerFeatures,
@@ -277,6 +381,7 @@ def assess(
     """Total log-odds that both features describe one customer; appends evidence dicts when given a list."""
     total = 0.0
     strong_identifier = False
+    identifier_conflict = False
 
     if left.tax_id and right.tax_id:
         same = left.tax_id == right.tax_id or tax_id_core(left.tax_id) == tax_id_core(right.tax_id) and not (
@@ -284,6 +389,7 @@ def assess(
         )
         w = W_TAX_SAME if same else W_TAX_DIFFERENT
         strong_identifier |= same
+        identifier_conflict |= not same
         total += w
         if signals is not None:
             signals.append({"kind": "tax_id", "relation": "same" if same else "different",
@@ -293,6 +399,7 @@ def assess(
         same = left.duns == right.duns
         w = W_DUNS_SAME if same else W_DUNS_DIFFERENT
         strong_identifier |= same
+        identifier_conflict |= not same
         total += w
         if signals is not None:
             signals.append({"kind": "duns", "relation": "same" if same else "different",
@@ -325,7 +432,7 @@ def assess(
                                 "left": list(left.domains), "right": list(right.domains),
                                 "weight": W_DOMAIN_SUPPORTS_NAME})
 
-    names = compare_names(left.tokens, right.tokens, weight)
+    names = compare_names(left.tokens, right.tokens, weight, _slip_labels(left, right, identifier_conflict))
     w = _name_weight(names.similarity)
     total += w
     if signals is not None:
@@ -337,6 +444,7 @@ def assess(
             "right_tokens": list(right.tokens),
             "shared_tokens": [a for a, b, sim in names.pairs if sim == 1.0],
             "fuzzy_tokens": [[a, b, round(sim, 3)] for a, b, sim in names.pairs if sim < 1.0],
+            "slips": names.slips,
             "unmatched_left": names.unmatched_left,
             "unmatched_right": names.unmatched_right,
             "weight": round(w, 4),
@@ -355,14 +463,24 @@ def assess(
     return total
 
 
-def band_for(score: float, *, review_band: bool = False) -> str:
+def band_for(score: float, *, review_band: bool = False, review_worthy: bool = False) -> str:
+    """The band of a score; "review" only when asked for and the evidence is worth it (see module doc)."""
     if score >= CLEAR_THRESHOLD:
         return "clear"
     if score >= POSSIBLE_THRESHOLD:
         return "possible"
-    if review_band and score >= REVIEW_THRESHOLD:
+    if review_band and review_worthy and score >= REVIEW_THRESHOLD:
         return "review"
     return "none"
+
+
+def review_worthy(signals: list[dict[str, Any]]) -> bool:
+    """Whether a weak pair deserves the desk's look: the names agree (near-identical, or one typing slip apart)
+    and no identifier says these are two customers."""
+    if any(s["kind"] in ("domain", "tax_id", "duns") and s["relation"] == "different" for s in signals):
+        return False
+    name = next((s for s in signals if s["kind"] == "name"), None)
+    return name is not None and (name["similarity"] >= REVIEW_NAME_SIMILARITY or bool(name["slips"]))
 
 
 def logistic(log_odds: float) -> float:
@@ -396,7 +514,8 @@ def explain(
             if host and is_free_mail(host):
                 signals.append({"kind": "free_mail", "side": side, "field": field_name, "value": host,
                                 "weight": 0.0, "note": "free-mail domain ignored as customer evidence"})
-    return CustomerMatch(score=score, band=band_for(score, review_band=review_band), signals=signals)
+    band = band_for(score, review_band=review_band, review_worthy=review_band and review_worthy(signals))
+    return CustomerMatch(score=score, band=band, signals=signals)
 
 
 def compare_customers(

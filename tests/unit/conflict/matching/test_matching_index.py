@@ -95,7 +95,7 @@ def test_typo_in_only_distinctive_word_is_found():
 
 def test_min_band_clear_drops_possible_matches():
     idx = MatchIndex()
-    idx.add(reg("d1", "p1", "Acme Holdings"))
+    idx.add(reg("d1", "p1", "Acme Logistics"))
     query = reg("q", "p2", "Acme")
     assert [o.match.band for o in idx.find_matches(query)] == ["possible"]
     assert idx.find_matches(query, min_band="clear") == []

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from services.conflict.matching import CustomerProfile, compare_customers, normalise_duns, normalise_tax_id
-from services.conflict.matching.scoring import normalise_country
+from services.conflict.matching.scoring import normalise_country, typing_slip
 
 
 def P(name, country="US", **kw):
@@ -150,7 +150,7 @@ def test_bands_follow_score():
         match = compare_customers(P(a), P(b))
         expected = "clear" if match.score >= 0.9 else "possible" if match.score >= 0.5 else "none"
         assert match.band == expected
-    assert compare_customers(P("Acme"), P("Acme Holdings")).band == "possible"
+    assert compare_customers(P("Acme"), P("Acme Logistics")).band == "possible"
 
 
 def test_custom_token_weights_change_the_outcome():
@@ -158,3 +158,86 @@ def test_custom_token_weights_change_the_outcome():
     assert compare_customers(left, right).band == "none"
     heavy_brand = compare_customers(left, right, token_weights={"widgets": 0.05, "gadgets": 0.05})
     assert heavy_brand.score > compare_customers(left, right).score
+
+
+@pytest.mark.parametrize(
+    ("bare", "designated"),
+    [("Bunzl", "Bunzl Holdings"), ("Bunzl plc", "Bunzl Group Holdings"), ("BUNZL", "The Bunzl Group of Companies"),
+     ("Tate & Lyle", "Tate & Lyle Holding Company"), ("Bunzl", "Bunzl Hldgs"), ("Kongsberg", "Kongsberg Gruppen ASA")],
+)
+def test_bare_brand_against_its_group_form_is_clear(bare, designated):
+    match = compare_customers(P(bare, "GB"), P(designated, "GB"))
+    assert match.band == "clear"
+    assert signal(match, "name")["method"] == "designator"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("Apex Holdings", "Apex Logistics"), ("Capital", "Capital Group"), ("Apex Holdings", "Apex Group")],
+)
+def test_designators_do_not_join_two_designated_or_generic_names(left, right):
+    assert signal(compare_customers(P(left), P(right)), "name")["method"] != "designator"
+
+
+def test_typing_slip_kinds():
+    assert typing_slip("hlama", "halma") == "transposed"
+    assert typing_slip("hallma", "halma") == "doubled"
+    assert typing_slip("hama", "halma") == "dropped"
+    assert typing_slip("bayer", "bauer") is None  # a substituted letter is not a slip
+    assert typing_slip("halmaa", "halma") == "doubled" and typing_slip("hxalma", "halma") is None
+
+
+@pytest.mark.parametrize("typed", ["Hlama Ltd", "Hallma", "Hama plc", "HALAM"])
+def test_short_name_slip_backed_by_the_other_sides_domain_and_country_is_possible(typed):
+    match = compare_customers(P(typed, "GB"), P("Halma plc", "GB", domain="https://www.halma.com/"))
+    assert match.band in ("possible", "clear")
+    slip = signal(match, "name")["slips"][0]
+    assert slip["meant"] == "halma" and slip["backed_by_domain_label"] == "halma"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [(P("Hama", "GB"), P("Halma plc", "DE", domain="halma.com")),  # another country
+     (P("Hama", "GB", domain="hama.com"), P("Halma plc", "GB", domain="halma.com")),  # two domains
+     (P("Hama", "GB"), P("Halma plc", "GB")),  # no domain behind either spelling
+     (P("Hama", "GB"), P("Halma plc", "GB", domain="acme-holdings.com")),  # a domain that spells neither
+     (P("Hama", "GB", tax_id="GB111111111"), P("Halma plc", "GB", domain="halma.com", tax_id="GB222222222"))],
+)
+def test_short_name_slip_without_its_backing_opens_nothing(left, right):
+    assert compare_customers(left, right).band == "none"
+
+
+def test_substituted_letter_in_a_short_name_is_no_match_even_for_review():
+    match = compare_customers(P("Bosch GmbH", "DE"), P("Busch GmbH", "DE"), review_band=True)
+    assert match.band == "none"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [(P("Loews", "US"), P("Lowes", "US")),  # one slip, same country, no domain: ambiguous
+     (P("Summit Engineering Ltd", "GB"), P("Summit Engineering Inc.", "US")),  # one name in two countries
+     (P("HP Inc.", "US"), P("HP Inc", "GB", domain="hp.com"))],
+)
+def test_ambiguous_pairs_are_review_only_when_asked(left, right):
+    assert compare_customers(left, right).band == "none"
+    assert compare_customers(left, right, review_band=True).band == "review"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [(P("Leeds Teaching Hospitals NHS Trust", "GB"), P("Leicester Teaching Hospitals NHS Trust", "GB")),
+     (P("Hughes Logistics Ltd", "GB"), P("Hughes Electrical Ltd", "GB")),
+     (P("Atlas Construction", domain="atlas-construct.com"), P("Atlas Construction", domain="atlasbuild.com"))],
+)
+def test_names_that_disagree_or_different_domains_are_never_review(left, right):
+    assert compare_customers(left, right, review_band=True).band == "none"
+
+
+def test_swiss_and_austrian_tax_ids_match_with_and_without_their_three_letter_prefix():
+    match = compare_customers(P("Weber Treuhand SA", "CH", tax_id="CHE-471.153.807"),
+                              P("Weber Treuhand AG", "CH", tax_id="471153807"))
+    assert signal(match, "tax_id")["relation"] == "same"
+    assert signal(compare_customers(P("Acme", "AT", tax_id="ATU12345678"), P("Acme", "AT", tax_id="12345678")),
+                  "tax_id")["relation"] == "same"
+    assert signal(compare_customers(P("Acme", "ES", tax_id="ESB12345678"), P("Acme", "ES", tax_id="B12345678")),
+                  "tax_id")["relation"] == "same"
