@@ -67,7 +67,8 @@ class ProcessedEvents(Protocol):
 class UnitOfWork(Protocol):
     """What every handler receives as `uow`; each service's own protocol adds its repositories."""
 
-    inbox: ProcessedEvents
+    @property
+    def inbox(self) -> ProcessedEvents: ...
 
     def __enter__(self) -> Self: ...
 

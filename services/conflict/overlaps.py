@@ -116,8 +116,8 @@ class OverlapDetector:
             if other is None or not other.is_active:
                 self.index.remove(match.other_deal_id)  # stale: the database is the arbiter
                 continue
-            overlaps.append(OverlappingRegistration(other, _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(),
-                                                     match.shared_products), match.match.band))
+            evidence = _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(), match.shared_products)
+            overlaps.append(OverlappingRegistration(other, evidence, match.match.band))
         inactive = [] if overlaps else self._inactive_overlaps(registration, profile, ended)
         return Findings(overlaps=overlaps, inactive=inactive)
 
@@ -140,8 +140,8 @@ class OverlapDetector:
                 continue
             match = compare_customers(profile, profile_of(other))
             if match.band != "none":
-                found.append(OverlappingRegistration(other, _evidence(other.deal_id, registration.deal_id, match.to_evidence(),
-                                                      shared), match.band))
+                evidence = _evidence(other.deal_id, registration.deal_id, match.to_evidence(), shared)
+                found.append(OverlappingRegistration(other, evidence, match.band))
         return found
 
 

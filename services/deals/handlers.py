@@ -86,7 +86,9 @@ def _register(command: SubmitDeal, *, principal: Principal, uow: DealsUnitOfWork
     with uow:
         _check_products(command.products, principal=principal, customer=command.customer,
                         customer_domain=command.customer_keys["domain"], uow=uow)
-        registration = Registration.submit(partner_id=principal.owner_key, channel=principal.channel,
+        # The roles that may submit always carry a channel (shared.auth.DEFAULT_CHANNEL).
+        registration = Registration.submit(partner_id=principal.owner_key,
+                                           channel=principal.channel,  # type: ignore[arg-type]
                                            submitted_by=principal.sub, **command.registration_fields())
         uow.registrations.add(registration, customer_keys=command.customer_keys)
         acknowledged = json.dumps(registration.public_dict(), separators=(",", ":"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal, overload
 
 from flask import Response, current_app, request
 from flask.views import MethodView
@@ -164,6 +165,10 @@ class ListingItem(MethodView):
                                                        uow=_catalog().uow_factory()))
 
 
+@overload
+def _if_match(*, required: Literal[True]) -> frozenset[int]: ...
+@overload
+def _if_match(*, required: bool) -> frozenset[int] | None: ...
 def _if_match(*, required: bool) -> frozenset[int] | None:
     """The versions named by If-Match; None when it is absent and optional."""
     if "If-Match" not in request.headers:

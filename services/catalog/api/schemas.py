@@ -99,7 +99,8 @@ class ListingCreateSchema(Schema):
     summary = Text(required=True, validate=validate.Length(min=1, max=2000))
     vendor = Text(required=True, validate=validate.Length(min=1, max=120))
     category = fields.String(required=True, validate=[
-        validate.Length(min=1, max=60), validate.Regexp(_SLUG, error="Use a lower-case slug such as network-security.")])
+        validate.Length(min=1, max=60),
+        validate.Regexp(_SLUG, error="Use a lower-case slug such as network-security.")])
     tags = fields.List(Text(validate=validate.Length(min=1, max=40)), load_default=list,
                        validate=validate.Length(max=20))
     offers = fields.List(fields.Nested(OfferSchema), load_default=list, validate=validate.Length(max=50))

@@ -67,7 +67,7 @@ class ListingReader:
         try:
             cursor = connection.cursor()
             cursor.execute(_REVISION_SQL)
-            revision = cursor.fetchone()[0]
+            revision = cursor.fetchone()[0]  # type: ignore[index]  # the row with id = 1 always exists
             cursor.close()
         finally:
             connection.close()
@@ -111,13 +111,13 @@ class ListingReader:
             if query.region:
                 reach = reach.where(offer_reach.c.region == query.region)
             inner = inner.where(reach.exists())
-        inner = inner.subquery("matching")
-        outer = sa.select(inner.c.document, inner.c.seq, inner.c.score)
+        matching = inner.subquery("matching")
+        outer = sa.select(matching.c.document, matching.c.seq, matching.c.score)
         if query.after:
             after_score, after_seq = query.after
-            outer = outer.where(sa.or_(inner.c.score < after_score,
-                                       sa.and_(inner.c.score == after_score, inner.c.seq < after_seq)))
-        return outer.order_by(inner.c.score.desc(), inner.c.seq.desc()).limit(query.limit)
+            outer = outer.where(sa.or_(matching.c.score < after_score,
+                                       sa.and_(matching.c.score == after_score, matching.c.seq < after_seq)))
+        return outer.order_by(matching.c.score.desc(), matching.c.seq.desc()).limit(query.limit)
 
     def _score(self, terms: tuple[str, ...]) -> sa.ColumnElement:
         """Relevance, the same on both databases: FIELD_WEIGHTS summed over the fields that hold every term."""

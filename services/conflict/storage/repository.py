@@ -1,9 +1,11 @@
 """Tracked registrations (with their blocking keys), key locks and cases, as rows."""
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -70,7 +72,8 @@ class TrackedRegistrationRepository:
         if not wanted:
             return []
         if self._connection.dialect.name == "postgresql":
-            rows = self._connection.execute(_NEWEST_PER_KEY, {"keys": wanted, "per_key": per_key}).scalars()
+            rows: Iterable[str] = self._connection.execute(_NEWEST_PER_KEY,
+                                                           {"keys": wanted, "per_key": per_key}).scalars()
         else:  # SQLite: one query per key, each an index range; embedded use has few keys and one consumer
             rows = (deal_id for key in wanted for deal_id in self._connection.execute(
                 sa.select(registration_keys.c.deal_id).where(registration_keys.c.key == key)
@@ -159,7 +162,7 @@ class CaseRepository:
             query = query.where(cases.c.id > after_id)
         return [Case.from_dict(d) for d in self._connection.execute(query).scalars()]
 
-    def queue_stats(self, now: dt.datetime | None = None) -> list[dict]:
+    def queue_stats(self, now: dt.datetime | None = None) -> builtins.list[dict[str, Any]]:
         """Per queue: open and claimed counts, the oldest open case's opening time and SLA breaches."""
         now = now or utcnow()
         undecided = cases.c.status.in_(("open", "claimed"))

@@ -31,7 +31,7 @@ class Text(fields.String):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.multiline = multiline
-        self.metadata.setdefault("maxLength", max_length)
+        self.metadata.setdefault("maxLength", max_length)  # type: ignore[attr-defined]  # a dict, typed Mapping
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -61,6 +61,8 @@ class DecimalString(fields.Field):
         if not amount.is_finite() or amount <= 0:
             raise ValidationError("The amount must be a positive number.")
         sign, digits, exponent = amount.as_tuple()
+        if not isinstance(exponent, int):  # a letter only for NaN and infinities, refused above
+            raise ValidationError("The amount must be a positive number.")
         if -exponent > _MAX_DECIMAL_PLACES or len(digits) + exponent > _MAX_INTEGER_DIGITS:
             raise ValidationError(f"At most {_MAX_INTEGER_DIGITS} digits before and {_MAX_DECIMAL_PLACES} after "
                                   "the decimal point.")

@@ -1,6 +1,7 @@
 """Registrations, the catalog read model, idempotency records and rate-limit counters, as rows."""
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import time
 from typing import Any
@@ -78,7 +79,8 @@ class RegistrationRepository:
                                        sa.and_(r.submitted_at == submitted_at, r.id < last_id)))
         return [Registration.from_dict(d) for d in self._connection.execute(query).scalars()]
 
-    def competing(self, *, customer: dict[str, Any], excluding_partner: str, limit: int = 200) -> list[Registration]:
+    def competing(self, *, customer: dict[str, Any], excluding_partner: str,
+                  limit: int = 200) -> builtins.list[Registration]:
         """Other partners' active registrations sharing any customer key (domain, tax id, DUNS, name+country)."""
         keys = customer_columns({"customer": customer})
         r = registrations.c
@@ -189,7 +191,8 @@ class IdempotencyStore:
         taken_over = self._connection.execute(
             idempotency_records.update()
             .where(t.partner_id == partner_id, t.key == key,
-                   sa.or_(t.created_at < now - ttl, sa.and_(t.state == IN_FLIGHT, t.created_at < now - abandoned_after)))
+                   sa.or_(t.created_at < now - ttl,
+                          sa.and_(t.state == IN_FLIGHT, t.created_at < now - abandoned_after)))
             .values(request_hash=request_hash, state=IN_FLIGHT, created_at=now, response_status=None,
                     response_body=None, response_headers=None)).rowcount
         if taken_over:
