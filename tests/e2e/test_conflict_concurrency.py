@@ -50,7 +50,7 @@ def test_two_consumer_processes_open_exactly_one_case_per_simultaneous_pair(stac
             case_refs.append((a.get("case_ref"), b.get("case_ref")))
         # The later of each pair goes into review; the earlier one may already be approved, but both are in a case.
         desk = api.headers("desk")
-        for (first, second), refs in zip(pairs, case_refs):
+        for (first, second), refs in zip(pairs, case_refs, strict=True):
             case_id = refs[0] or refs[1]
             assert case_id, f"pair {first}/{second} found no overlap"
             case = api.call("GET", "conflict", f"/v1/cases/{case_id}", as_=desk).json()
@@ -70,6 +70,6 @@ def test_two_consumer_processes_open_exactly_one_case_per_simultaneous_pair(stac
 
 
 def _start_consumer(stack, n: int) -> subprocess.Popen:
-    log = open(stack.log_dir / f"conflict-consume-extra-{n}.log", "ab")
+    log = open(stack.log_dir / f"conflict-consume-extra-{n}.log", "ab")  # noqa: SIM115 - the child writes to it
     return subprocess.Popen([sys.executable, "-m", "services.conflict.workers.consume"], env=stack.env(),
                             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

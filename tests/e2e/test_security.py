@@ -97,7 +97,8 @@ def test_authorization_matrix(api, world, row, role):
 def _tampered_tokens(api) -> dict[str, str]:
     secret = api.tokens._secret
     now = dt.datetime.now(dt.UTC)
-    base = {"sub": "partner:t", "role": "partner", "partner_id": "t", "iss": "dealgate", "exp": now + dt.timedelta(hours=1)}
+    base = {"sub": "partner:t", "role": "partner", "partner_id": "t", "iss": "dealgate",
+            "exp": now + dt.timedelta(hours=1)}
     genuine = jwt.encode(base, secret, algorithm="HS256")
     head, payload, signature = genuine.split(".")
 

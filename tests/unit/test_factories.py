@@ -31,7 +31,8 @@ def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
 @pytest.mark.parametrize("service", FACTORIES)
 def test_readyz_reports_each_dependency(service, tmp_path):
     # Nothing listens on port 1, so Kafka is reported as failing while the database is fine.
-    settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path),
+                                                  "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     from importlib import import_module
 
     from shared.db import upgrade_to_head

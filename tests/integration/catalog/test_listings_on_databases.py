@@ -75,7 +75,8 @@ def test_pages_stay_stable_while_listings_are_added(client, admin):
     try:
         seen, cursor = [], None
         while True:
-            page = client.get("/v1/listings", query_string={"q": word, "limit": 3, **({"cursor": cursor} if cursor else {})})
+            page = client.get("/v1/listings",
+                              query_string={"q": word, "limit": 3, **({"cursor": cursor} if cursor else {})})
             assert page.status_code == 200
             seen.extend(item["id"] for item in page.json["items"])
             cursor = page.json["next_cursor"]

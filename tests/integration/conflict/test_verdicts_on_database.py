@@ -79,7 +79,8 @@ def test_parallel_consumers_with_their_own_indexes_open_exactly_one_case_per_ove
     for n in range(pairs):
         product = unique("listing")
         name = f"Parallel {uuid.uuid4().hex[:6]} Works"
-        expected.append((deal(customer={"name": f"{name} Ltd", "country": "NL", "domain": f"pw{n}-{uuid.uuid4().hex[:6]}.nl"},
+        expected.append((deal(customer={"name": f"{name} Ltd", "country": "NL",
+                                        "domain": f"pw{n}-{uuid.uuid4().hex[:6]}.nl"},
                               products=[product]),
                          deal(channel="direct", customer={"name": name.upper(), "country": "NL",
                                                           "domain": ""}, products=[product])))

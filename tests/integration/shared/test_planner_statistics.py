@@ -16,7 +16,8 @@ def _table_with_rows(engine, rows: int) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS growing (id integer PRIMARY KEY, key text)")
         start = connection.execute(sa.text("SELECT count(*) FROM growing")).scalar_one()
-        connection.execute(sa.text("INSERT INTO growing SELECT g, 'k' || g FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"),
+        connection.execute(sa.text("INSERT INTO growing SELECT g, 'k' || g"
+                                   " FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"),
                            {"a": start + 1, "b": start + rows})
     with engine.connect() as connection:  # backends report their counts lazily (up to a second later)
         connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")

@@ -95,7 +95,8 @@ def test_revalidations_answered_before_flask_keep_headers_metrics_and_viewers_ap
     # A partner's view of offers differs from the public one: the anonymous ETag is not current for them.
     mine = client.get("/v1/listings?q=nimbus&limit=5", headers={**partner, "If-None-Match": anonymous.headers["ETag"]})
     assert mine.status_code == 200 and mine.headers["Cache-Control"] == "private, no-cache"
-    revalidated = client.get("/v1/listings?q=nimbus&limit=5", headers={**partner, "If-None-Match": mine.headers["ETag"]})
+    revalidated = client.get("/v1/listings?q=nimbus&limit=5",
+                             headers={**partner, "If-None-Match": mine.headers["ETag"]})
     assert revalidated.status_code == 304 and revalidated.headers["Cache-Control"] == "private, no-cache"
 
     # Doubt goes to the app, which explains itself: a bad token is a 401 even with a current ETag.

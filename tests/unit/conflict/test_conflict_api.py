@@ -26,7 +26,8 @@ def client(db, tmp_path):
 
 
 def as_(role, **claims):
-    return {"Authorization": "Bearer " + TokenService(ConflictSettings.from_env(env={}).jwt_secret).issue(role, **claims)}
+    tokens = TokenService(ConflictSettings.from_env(env={}).jwt_secret)
+    return {"Authorization": "Bearer " + tokens.issue(role, **claims)}
 
 
 def a_case(db) -> tuple[str, list[dict]]:

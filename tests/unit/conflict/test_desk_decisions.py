@@ -62,15 +62,19 @@ def test_reject_all_and_dismiss_decide_every_registration_alike(db, decision, st
 def test_invalid_decisions_are_refused_and_change_nothing(db):
     case_id, _ = open_case(db)
     with pytest.raises(handlers.DomainError):
-        handlers.resolve_case(case_id, decision="award", winner="not-in-case", note="x", by="d", uow=FakeConflictUnitOfWork(db))
+        handlers.resolve_case(case_id, decision="award", winner="not-in-case", note="x", by="d",
+                              uow=FakeConflictUnitOfWork(db))
     with pytest.raises(handlers.DomainError):
-        handlers.resolve_case(case_id, decision="dismiss", winner="anything", note="x", by="d", uow=FakeConflictUnitOfWork(db))
+        handlers.resolve_case(case_id, decision="dismiss", winner="anything", note="x", by="d",
+                              uow=FakeConflictUnitOfWork(db))
     handlers.claim_case(case_id, by="desk:ana", uow=FakeConflictUnitOfWork(db))
     with pytest.raises(handlers.DomainError, match="already claimed"):
         handlers.claim_case(case_id, by="desk:bo", uow=FakeConflictUnitOfWork(db))
-    handlers.resolve_case(case_id, decision="dismiss", winner=None, note="fine", by="desk:ana", uow=FakeConflictUnitOfWork(db))
+    handlers.resolve_case(case_id, decision="dismiss", winner=None, note="fine", by="desk:ana",
+                          uow=FakeConflictUnitOfWork(db))
     with pytest.raises(handlers.DomainError, match="already resolved"):
-        handlers.resolve_case(case_id, decision="reject_all", winner=None, note="x", by="d", uow=FakeConflictUnitOfWork(db))
+        handlers.resolve_case(case_id, decision="reject_all", winner=None, note="x", by="d",
+                              uow=FakeConflictUnitOfWork(db))
     with pytest.raises(handlers.NotFound):
         handlers.claim_case(unique("missing"), by="d", uow=FakeConflictUnitOfWork(db))
 
@@ -99,7 +103,8 @@ def test_queues_count_open_claimed_ageing_and_breaches_and_list_empty_queues_too
 
 def test_a_change_of_rules_never_rewrites_a_decided_case(db):
     case_id, _ = open_case(db)
-    handlers.resolve_case(case_id, decision="dismiss", winner=None, note="fine", by="desk:ana", uow=FakeConflictUnitOfWork(db))
+    handlers.resolve_case(case_id, decision="dismiss", winner=None, note="fine", by="desk:ana",
+                          uow=FakeConflictUnitOfWork(db))
     before = dict(db.cases[case_id])
     newer = dataclasses.replace(RULES, version=RULES.version + 1, defaults={**RULES.defaults, "queue": "elsewhere"})
     handlers.queue_overview(uow=FakeConflictUnitOfWork(db), rules=newer)

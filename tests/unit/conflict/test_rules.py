@@ -56,8 +56,10 @@ def test_large_deals_go_to_the_strategic_queue_with_high_priority_and_a_shorter_
 
 
 def test_deal_size_converts_currencies_and_ignores_unknown_ones():
-    assert route(registration("reseller", amount="240000", currency="EUR"), registration("direct")).queue == "strategic"
-    assert route(registration("reseller", amount="9999999", currency="XYZ"), registration("direct")).queue != "strategic"
+    euros = registration("reseller", amount="240000", currency="EUR")
+    assert route(euros, registration("direct")).queue == "strategic"
+    unknown = registration("reseller", amount="9999999", currency="XYZ")
+    assert route(unknown, registration("direct")).queue != "strategic"
 
 
 def test_apac_cases_get_one_business_day():

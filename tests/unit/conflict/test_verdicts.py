@@ -70,7 +70,8 @@ def test_two_channels_writing_one_customer_differently_open_one_case_with_eviden
 
 def test_a_third_overlapping_registration_joins_the_open_case(db, detector):
     product = unique("listing")
-    first, second = deal(customer=acme(), products=[product]), deal(channel="direct", customer=acme(), products=[product])
+    first = deal(customer=acme(), products=[product])
+    second = deal(channel="direct", customer=acme(), products=[product])
     judge(first, db=db, detector=detector)
     opened = judge(second, db=db, detector=detector).events_of_type("case.opened")[0].data
     third = deal(channel="marketplace", customer={"name": "Acme Widgets G.m.b.H.", "country": "DE",
@@ -154,8 +155,8 @@ def test_an_ended_registration_leaves_the_index(db, detector):
     data = deal(customer=acme())
     judge(data, db=db, detector=detector)
     assert data["id"] in detector.index
-    handlers.on_deal_changed(changed(data, "expired", "deal.expired"), uow=FakeConflictUnitOfWork(db), detector=detector,
-                             rules=RULES)
+    handlers.on_deal_changed(changed(data, "expired", "deal.expired"), uow=FakeConflictUnitOfWork(db),
+                             detector=detector, rules=RULES)
     assert data["id"] not in detector.index and db.registrations[data["id"]].status == "expired"
 
 

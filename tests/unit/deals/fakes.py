@@ -53,7 +53,8 @@ class FakeRegistrations:
         found = []
         for registration in self.all():
             other = customer_keys(registration.customer)
-            same = ((keys["domain"] and keys["domain"] == other["domain"]) or (keys["duns"] and keys["duns"] == other["duns"])
+            same = ((keys["domain"] and keys["domain"] == other["domain"])
+                    or (keys["duns"] and keys["duns"] == other["duns"])
                     or (keys["tax_id"] and keys["tax_id"] == other["tax_id"] and keys["country"] == other["country"])
                     or (keys["name"] and keys["name"] == other["name"] and keys["country"] == other["country"]))
             if same and registration.status in ACTIVE_STATUSES and registration.partner_id != excluding_partner:

@@ -17,6 +17,7 @@ from shared.bus import InMemoryBus
 from tests.unit.deals.fakes import FakeDealsUnitOfWork, deal_fields, listing, unique
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
+DEFAULT_LIMITS = DealLimits()
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def uow():
     return FakeDealsUnitOfWork()
 
 
-def make_client(uow, *, limits=DealLimits()):
+def make_client(uow, *, limits=DEFAULT_LIMITS):
     settings = DealsSettings.from_env(env={}, jwt_secret=SECRET)
     deals = Deals(settings=settings, engine=sa.create_engine("sqlite://"), bus=InMemoryBus(),
                   tokens=TokenService(SECRET), policy=DealPolicy(), limits=limits,

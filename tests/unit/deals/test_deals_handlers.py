@@ -267,7 +267,8 @@ def test_a_case_puts_registrations_in_review_and_its_resolution_decides_without_
     won_id = submit(uow, winner, deal_fields([product]))["id"]
     lost_id = submit(uow, loser, deal_fields([product]))["id"]
     case_id = unique("case")
-    members = [{"deal_id": won_id, "partner_id": winner.partner_id}, {"deal_id": lost_id, "partner_id": loser.partner_id}]
+    members = [{"deal_id": won_id, "partner_id": winner.partner_id},
+               {"deal_id": lost_id, "partner_id": loser.partner_id}]
     handlers.on_case_changed(event("case.opened", {"id": case_id, "registrations": members}), uow=uow)
     assert uow.registrations.get(lost_id).status == "in_conflict"
     assert uow.registrations.get(lost_id).case_ref == case_id
