@@ -126,6 +126,12 @@ def _all_legal_forms() -> frozenset[tuple[str, ...]]:
     return frozenset(_legal_suffixes()) | frozenset(_legal_prefixes())
 
 
+@functools.cache
+def legal_form_words() -> frozenset[str]:
+    """Every folded word of a legal form ("gmbh", "plc", "kabushiki", "kaisha", ...)."""
+    return frozenset(word for form in _all_legal_forms() for word in form)
+
+
 def _is_legal_form(words: list[str]) -> bool:
     return tuple(words) in _all_legal_forms()
 
@@ -298,7 +304,7 @@ def _slip_targets() -> tuple[frozenset[str], dict[str, str], dict[str, int]]:
     Targets are long vocabulary words (7+ letters) and legal-form words (6+ letters): a slip in them is far
     likelier than a company of that spelling. Shorter words are left alone ("Medica" is not "medical").
     """
-    legal_words = {word for form in _all_legal_forms() for word in form}
+    legal_words = legal_form_words()
     vocabulary = set(ABBREVIATIONS) | set(ABBREVIATIONS.values()) | GENERIC_WORDS | ORGANISATIONAL_WORDS
     known = frozenset(legal_words | vocabulary | STOP_WORDS | DIVISION_KEYWORDS | DEPARTMENT_WORDS
                       | REGION_WORDS | _region_tag_words() | TAG_UNIT_WORDS)

@@ -24,8 +24,8 @@ from typing import Any
 from rapidfuzz.distance import OSA
 
 from .domains import domain_label, host_of, is_free_mail, registrable_domain
-from .names import normalise_name
-from .vocabulary import DESIGNATOR_WORDS, GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
+from .names import legal_form_words, normalise_name
+from .vocabulary import ABBREVIATIONS, DESIGNATOR_WORDS, GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
 
 CLEAR_THRESHOLD = 0.9
 POSSIBLE_THRESHOLD = 0.5
@@ -57,9 +57,12 @@ DESIGNATOR_SIMILARITY = 0.95
 # spells one of the two spellings, and both are in one country. Without it, "Loews"/"Lowes" and "Hama"/"Halma"
 # are as likely two companies as one.
 SLIP_NAME_LENGTHS = range(5, 8)
-# Tokens of five letters or fewer are one letter from many other names (Bosch/Busch, Loews/Lowes): a typing
-# slip there is weak evidence on its own, enough for the "review" band with the same country, never more.
+# Short words are one letter from many other names (Bosch/Busch, Loews/Lowes, Daikin/Daiken, Nokia/Nokian,
+# Marvel/Marvell): unless the names also share a distinctive word ("Webar Treuhand"/"Weber Treuhand"), a typing
+# slip in a word of up to SHORT_EDIT_MAX_LENGTH letters is weak evidence without a domain behind it, enough for
+# the "review" band, and a substituted letter is none. Below SHORT_TOKEN_LENGTH + 1 letters that holds always.
 SHORT_TOKEN_LENGTH = 5
+SHORT_EDIT_MAX_LENGTH = 7
 UNBACKED_SHORT_SLIP_SIMILARITY = 0.6
 UNMATCHED_SECOND_SIDE_FACTOR = 0.5
 
@@ -226,11 +229,21 @@ def typing_slip(typed: str, meant: str) -> str | None:
     return None
 
 
+def label_spells(label: str, name: str) -> bool:
+    """Whether a domain label spells `name`, alone or with a legal form or generic word: "halma", "genusplc",
+    "elbitsystems", "thecloroxcompany" -- but not "nokiantyres" for "nokian", which names another word too."""
+    label = label.removeprefix("the") if not name.startswith("the") else label
+    if not label.startswith(name):
+        return False
+    rest = label[len(name) :]
+    return not rest or rest in GENERIC_WORDS or rest in ABBREVIATIONS or rest in legal_form_words()
+
+
 def backed_slip_similarity(a: str, b: str, labels: tuple[str, ...]) -> float:
     """Similarity of two tokens one typing slip apart when a domain label spells the short name (5-7 letters)
     of one of them: "hama"/"halma" with halma.com. 0.0 when that evidence is missing."""
     for typed, meant in ((a, b), (b, a)):
-        if len(meant) in SLIP_NAME_LENGTHS and any(label.startswith(meant) for label in labels) \
+        if len(meant) in SLIP_NAME_LENGTHS and any(label_spells(label, meant) for label in labels) \
                 and typing_slip(typed, meant):
             return 1.0 - 1.0 / len(meant)
     return 0.0
@@ -241,8 +254,9 @@ def describe_slip(a: str, b: str, labels: tuple[str, ...]) -> dict[str, Any] | N
     for typed, meant in ((a, b), (b, a)):
         slip = typing_slip(typed, meant)
         if slip:
-            backing = next((label for label in labels if len(meant) in SLIP_NAME_LENGTHS and label.startswith(meant)),
-                           None)
+            backing = next(
+                (label for label in labels if len(meant) in SLIP_NAME_LENGTHS and label_spells(label, meant)), None
+            )
             return {"typed": typed, "meant": meant, "slip": slip, "backed_by_domain_label": backing}
     return None
 
@@ -284,6 +298,8 @@ def compare_names(
                 sim = max(sim, backed_slip_similarity(a, b, slip_labels))
             if sim:
                 candidates.append((sim, i, j))
+    if not any(sim == 1.0 and weight(left[i]) >= 1.0 for sim, i, _ in candidates):
+        candidates = [(_short_edit_similarity(left[i], right[j], sim, slip_labels), i, j) for sim, i, j in candidates]
     candidates.sort(reverse=True)
     used_left: set[int] = set()
     used_right: set[int] = set()
@@ -320,6 +336,18 @@ def compare_names(
     unmatched_right = [t for j, t in enumerate(right) if j not in used_right]
     slips = [slip for a, b, sim in pairs if sim < 1.0 and (slip := describe_slip(a, b, slip_labels))]
     return NameComparison(similarity, method, pairs, unmatched_left, unmatched_right, slips)
+
+
+def _short_edit_similarity(a: str, b: str, similarity: float, slip_labels: tuple[str, ...]) -> float:
+    """The similarity of a one-letter edit in a short word (7 letters at most) when the names share no other
+    distinctive word: "Daikin"/"Daiken", "Nokia"/"Nokian", "Marvel"/"Marvell" are other names as often as typos.
+    A substituted letter counts for nothing, a typing slip only weakly unless a domain backs it."""
+    if similarity >= 1.0 or max(len(a), len(b)) > SHORT_EDIT_MAX_LENGTH:
+        return similarity
+    backed = backed_slip_similarity(a, b, slip_labels)
+    if backed:
+        return backed
+    return UNBACKED_SHORT_SLIP_SIMILARITY if typing_slip(a, b) or typing_slip(b, a) else 0.0
 
 
 def _is_designator_pair(left: tuple[str, ...], right: tuple[str, ...], weight: Callable[[str], float]) -> bool:

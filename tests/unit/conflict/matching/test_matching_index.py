@@ -87,10 +87,36 @@ def test_tax_id_finds_a_renamed_customer(index):
 
 def test_typo_in_only_distinctive_word_is_found():
     idx = MatchIndex()
-    idx.add(reg("d1", "p1", "Scania AB", country="SE"))
+    idx.add(reg("d1", "p1", "Scania AB", country="SE", domain="scania.com"))
     idx.add(reg("d2", "p1", "Microsoft Corporation", country="US"))
+    idx.add(reg("d3", "p1", "Volvo AB", country="SE"))
     assert [o.other_deal_id for o in idx.find_matches(reg("q", "p2", "Scnaia AB", country="SE"))] == ["d1"]
     assert [o.other_deal_id for o in idx.find_matches(reg("q", "p2", "Mircosoft", country="US"))] == ["d2"]
+    # A slip in a short single-word name with no domain behind either spelling is only worth a review.
+    assert idx.find_matches(reg("q", "p2", "Vovlo AB", country="SE")) == []
+    assert [(o.other_deal_id, o.match.band) for o in idx.find_matches(reg("q", "p2", "Vovlo AB", country="SE"),
+                                                                      min_band="review")] == [("d3", "review")]
+
+
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [("Halma plc", "Hlama"), ("Halma plc", "Hallma Ltd"), ("Halma plc", "Hama"), ("Bunzl", "BUNLZ PLC")],
+)
+def test_one_slip_in_a_short_name_reaches_the_domain_bearing_registration_both_ways(stored, query):
+    idx = MatchIndex()
+    idx.add(reg("with-domain", "p1", stored, country="GB", domain=f"{stored.split()[0].lower()}.com"))
+    idx.add(reg("name-only", "p2", query, country="GB"))
+    other = {"with-domain": "name-only", "name-only": "with-domain"}
+    for deal_id in other:
+        registration = idx._entries[deal_id].registration
+        assert [o.other_deal_id for o in idx.find_matches(registration)] == [other[deal_id]]
+
+
+def test_slip_spellings_are_looked_up_but_not_stored():
+    idx = MatchIndex()
+    profile = CustomerProfile(name="Hama", country="GB")
+    assert "tok:halma" in idx.lookup_keys(profile)  # a dropped letter, spelled out for a one-word short name
+    assert not any(k.startswith("tok:") and k != "tok:hama" for k in idx.blocking_keys(profile))
 
 
 def test_min_band_clear_drops_possible_matches():
