@@ -13,7 +13,7 @@ from shared.bus import Message, OutgoingMessage, Publisher, Subscription
 from shared.events import CORRELATION_KAFKA_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
-from shared.uow import UnitOfWork
+from shared.uow import ConsumingUnitOfWork
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
@@ -32,7 +32,7 @@ class EventConsumer:
     its headers, and the consumer moves on.
     """
 
-    def __init__(self, *, subscription: Subscription, uow_factory: Callable[[], UnitOfWork],
+    def __init__(self, *, subscription: Subscription, uow_factory: Callable[[], ConsumingUnitOfWork],
                  handlers: Mapping[str, EventHandler],
                  dlq_publisher_factory: Callable[[], Publisher], service: str,
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,

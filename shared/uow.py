@@ -67,9 +67,6 @@ class ProcessedEvents(Protocol):
 class UnitOfWork(Protocol):
     """What every handler receives as `uow`; each service's own protocol adds its repositories."""
 
-    @property
-    def inbox(self) -> ProcessedEvents: ...
-
     def __enter__(self) -> Self: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -80,11 +77,23 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
-class SqlUnitOfWork:
-    """Subclasses open their repositories in `open_repositories(connection)`, each given `self.seen`."""
+class ConsumingUnitOfWork(UnitOfWork, Protocol):
+    """The unit of work of a service that consumes events: its inbox records each one in the same transaction."""
 
-    def __init__(self, engine: Engine, *, outbox_table: sa.Table, inbox_table: sa.Table, new_events: NewEvents,
-                 doorbell: Doorbell | None = None):
+    @property
+    def inbox(self) -> ProcessedEvents: ...
+
+
+class SqlUnitOfWork:
+    """Subclasses open their repositories in `open_repositories(connection)`, each given `self.seen`.
+
+    `inbox_table` only for a service that consumes events (catalog consumes none).
+    """
+
+    inbox: Inbox
+
+    def __init__(self, engine: Engine, *, outbox_table: sa.Table, new_events: NewEvents,
+                 inbox_table: sa.Table | None = None, doorbell: Doorbell | None = None):
         self._engine = engine
         self._outbox_table = outbox_table
         self._inbox_table = inbox_table
@@ -100,7 +109,8 @@ class SqlUnitOfWork:
         self._transaction = self.connection.begin()
         self.seen.clear()
         self.outbox = Outbox(self.connection, self._outbox_table)
-        self.inbox = Inbox(self.connection, self._inbox_table)
+        if self._inbox_table is not None:
+            self.inbox = Inbox(self.connection, self._inbox_table)
         self.open_repositories(self.connection)
         return self
 

@@ -23,7 +23,7 @@ from shared.events import CloudEvent
 from shared.logging import configure_logging
 from shared.metrics import worker_metrics
 from shared.relay import OutboxRelay
-from shared.uow import UnitOfWork
+from shared.uow import ConsumingUnitOfWork
 
 log = structlog.get_logger(__name__)
 GRACE_S = 5.0
@@ -123,8 +123,8 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
         log.info("relay.stopped")
 
 
-def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str, uow_factory: Callable[[], UnitOfWork],
-                 handlers: Mapping[str, EventHandler], stop: threading.Event | None = None,
+def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
+                 uow_factory: Callable[[], ConsumingUnitOfWork], handlers: Mapping[str, EventHandler], stop: threading.Event | None = None,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None,
                  faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
                  background: tuple[Callable[[threading.Event], None], ...] = ()) -> None:

@@ -1,9 +1,8 @@
-"""The catalog's tables: listings, where their offers reach, the catalog revision, and the shared outbox and inbox."""
+"""The catalog's tables: listings, where their offers reach, the catalog revision, and its outbox."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
 
 metadata = sa.MetaData()
@@ -47,4 +46,3 @@ catalog_revision = sa.Table(
 )
 
 outbox = define_outbox_table(metadata)
-processed_events = define_inbox_table(metadata)

@@ -1,4 +1,4 @@
-"""The catalog's unit of work: listings, outbox and inbox in one transaction."""
+"""The catalog's unit of work: listings and their outbox in one transaction (the catalog consumes no events)."""
 from __future__ import annotations
 
 from typing import Protocol
@@ -20,8 +20,7 @@ class CatalogUnitOfWork(UnitOfWork, Protocol):
 
 class SqlCatalogUnitOfWork(SqlUnitOfWork):
     def __init__(self, engine: Engine, *, doorbell: Doorbell | None = None):
-        super().__init__(engine, outbox_table=tables.outbox, inbox_table=tables.processed_events,
-                         new_events=new_events, doorbell=doorbell)
+        super().__init__(engine, outbox_table=tables.outbox, new_events=new_events, doorbell=doorbell)
 
     def open_repositories(self, connection: Connection) -> None:
         self.listings = ListingRepository(connection, self.seen)
