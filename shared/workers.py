@@ -124,7 +124,8 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
 
 
 def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
-                 uow_factory: Callable[[], ConsumingUnitOfWork], handlers: Mapping[str, EventHandler], stop: threading.Event | None = None,
+                 uow_factory: Callable[[], ConsumingUnitOfWork], handlers: Mapping[str, EventHandler],
+                 stop: threading.Event | None = None,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None,
                  faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
                  background: tuple[Callable[[threading.Event], None], ...] = ()) -> None:
