@@ -9,10 +9,10 @@ from services.conflict.domain.events import new_events
 from services.conflict.storage import tables
 from services.conflict.storage.repository import BlockingLocks, CaseRepository, TrackedRegistrationRepository
 from shared.doorbell import Doorbell
-from shared.uow import SqlUnitOfWork, UnitOfWork
+from shared.uow import ConsumingUnitOfWork, SqlUnitOfWork
 
 
-class ConflictUnitOfWork(UnitOfWork, Protocol):
+class ConflictUnitOfWork(ConsumingUnitOfWork, Protocol):
     """What conflict's handlers need of a unit of work; the SQL one below and the in-memory twin both fit."""
 
     registrations: TrackedRegistrationRepository

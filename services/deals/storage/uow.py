@@ -15,10 +15,10 @@ from services.deals.storage.repository import (
     RegistrationRepository,
 )
 from shared.doorbell import Doorbell
-from shared.uow import SqlUnitOfWork, UnitOfWork
+from shared.uow import ConsumingUnitOfWork, SqlUnitOfWork
 
 
-class DealsUnitOfWork(UnitOfWork, Protocol):
+class DealsUnitOfWork(ConsumingUnitOfWork, Protocol):
     """What deals' handlers need of a unit of work; the SQL one below and the in-memory twin both fit."""
 
     registrations: RegistrationRepository
