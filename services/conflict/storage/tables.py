@@ -1,4 +1,4 @@
-"""The conflict database: tracked registrations and their blocking keys, cases, outbox and inbox."""
+"""The conflict database: tracked registrations and their keys, cases, the listing titles read model, outbox, inbox."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -40,6 +40,14 @@ cases = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
     sa.Index("ix_cases_queue_status", "queue", "status"),
+)
+
+# The catalog's listings as conflict needs them (from catalog.listings.v1): titles, so the desk names products.
+listing_titles = sa.Table(
+    "listing_titles", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
 outbox = define_outbox_table(metadata)
