@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from services.conflict.domain.model import (
     ACTIVE_DEAL_STATUSES,
-    ENGINE,
     Case,
     DomainError,
     TrackedRegistration,
-    iso,
     utcnow,
 )
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
@@ -90,16 +88,17 @@ def _open_or_join(registration: TrackedRegistration, overlaps: list[OverlappingR
         uow.cases.add(case)
         joined = [o.other for o in overlaps]
     else:
-        case, elsewhere = open_cases[0], {c.id for c in open_cases[1:]}
-        # Overlapping registrations without an open case of their own come along; those in another open case
-        # stay there (a registration is in one case at a time) and the link is noted in the history.
-        joined = [o.other for o in overlaps
-                  if o.other.deal_id not in case.deal_ids and o.other.case_id not in elsewhere]
-        for member in joined + [registration]:
+        case, younger = open_cases[0], open_cases[1:]
+        # The new registration bridges every open case it overlaps: they merge into the oldest, which keeps its
+        # id, queue and SLA clock (a registration is in one case at a time).
+        joined = []
+        for other_case in younger:
+            case.absorb(other_case, now=now)
+            uow.cases.save(other_case)
+            joined.extend(uow.registrations.get_many(other_case.deal_ids).values())
+        joined += [o.other for o in overlaps if o.other.deal_id not in case.deal_ids]
+        for member in [o.other for o in overlaps if o.other.deal_id not in case.deal_ids] + [registration]:
             case.join(member, [e for e in evidence if member.deal_id in e["deal_ids"]], now=now)
-        for other_id in sorted(elsewhere):
-            case.history.append({"at": iso(now), "action": "related", "by": ENGINE,
-                                 "note": f"registration {registration.deal_id} also overlaps case {other_id}"})
         # The queue and SLA clock stay as opened; the recommendation now weighs every registration.
         case.recommendation = rules.route(_facts(case.registrations, overlaps), opened_at=case.opened_at).recommendation
         uow.cases.save(case)
@@ -145,12 +144,26 @@ def on_deal_changed(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: Ove
         detector.forget(registration.deal_id)
         on_deal_submitted(event, uow=uow, detector=detector, rules=rules)
         return
-    if registration.is_active and event.data["status"] in ACTIVE_DEAL_STATUSES:
+    status = event.data["status"]
+    if registration.case_id is not None:
+        _note_in_case(registration, status, uow=uow)
+    if registration.is_active and status in ACTIVE_DEAL_STATUSES:
         return  # a move between active statuses changes nothing conflict decides on: skip the write
-    registration.status = event.data["status"]
+    registration.status = status
     uow.registrations.save(registration)
     if not registration.is_active:
         detector.forget(registration.deal_id)
+
+
+def _note_in_case(registration: TrackedRegistration, status: str, *, uow: ConflictUnitOfWork) -> None:
+    """The registration's case shows its current status; an ending may leave the case moot."""
+    case = uow.cases.get(registration.case_id, for_update=True) if registration.case_id else None
+    if case is None:
+        return
+    version = case.version
+    case.note_status(registration.deal_id, status)
+    if case.version != version:
+        uow.cases.save(case)
 
 
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:

@@ -293,11 +293,17 @@ def on_registration_cleared(event: CloudEvent, *, uow: DealsUnitOfWork, policy: 
 
 
 def on_case_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
+    """Members go into review; members of a case merged into this one follow it (their case_ref changes)."""
     for member in event.data.get("registrations", []):
         registration = uow.registrations.get(member["deal_id"], for_update=True)
-        if registration is None or registration.status != "submitted":
+        if registration is None:
             continue
-        registration.enter_conflict(case_ref=event.data["id"], reason=IN_REVIEW_REASON)
+        if registration.status == "submitted":
+            registration.enter_conflict(case_ref=event.data["id"], reason=IN_REVIEW_REASON)
+        elif registration.status == "in_conflict" and registration.case_ref != event.data["id"]:
+            registration.follow_case(event.data["id"])
+        else:
+            continue
         uow.registrations.save(registration)
 
 

@@ -58,7 +58,7 @@ class TrackedRegistration:
     def summary(self) -> dict[str, Any]:
         return {"deal_id": self.deal_id, "partner_id": self.partner_id, "channel": self.channel,
                 "customer": self.customer, "products": list(self.products), "amount": self.amount,
-                "submitted_at": self.submitted_at}
+                "submitted_at": self.submitted_at, "status": self.status}
 
 
 @dataclasses.dataclass
@@ -120,6 +120,65 @@ class Case:
                              "deal_id": registration.deal_id, "note": "another overlapping registration joined"})
         self.events.append("case.updated")
 
+    def active_partners(self) -> set[str]:
+        """The partners whose registrations in the case still compete (a member without a status is active)."""
+        return {r["partner_id"] for r in self.registrations
+                if r.get("status", "submitted") in ACTIVE_DEAL_STATUSES}
+
+    def note_status(self, deal_id: str, status: str, *, now: dt.datetime | None = None) -> None:
+        """A member registration's status changed in deals; an ending is news for the desk, and may end the case.
+
+        A move between active statuses (in review, approved by this case's decision) only keeps the member's
+        status current. An ending outside a decision goes into the history; when fewer than two partners still
+        compete, the case resolves itself as moot and the registrations left carry on as if cleared.
+        """
+        member = next((r for r in self.registrations if r["deal_id"] == deal_id), None)
+        if member is None or member.get("status") == status:
+            return
+        member["status"] = status
+        self.version += 1
+        if status in ACTIVE_DEAL_STATUSES or self.is_decided:
+            return
+        now = now or utcnow()
+        self.history.append({"at": iso(now), "action": "registration_ended", "by": ENGINE, "deal_id": deal_id,
+                             "status": status, "note": f"registration {deal_id} is {status} in deals"})
+        self.events.append("case.updated")
+        if len(self.active_partners()) < 2:
+            self._resolve_moot(ended=status, now=now)
+
+    def _resolve_moot(self, *, ended: str, now: dt.datetime) -> None:
+        remaining = [r["deal_id"] for r in self.registrations if r.get("status", "submitted") in ACTIVE_DEAL_STATUSES]
+        outcomes = {deal_id: {"status": "approved",
+                              "reason": "The registrations that competed with yours have ended, so nothing competes "
+                                        "with it any more; it is approved."} for deal_id in remaining}
+        note = (f"Fewer than two partners still compete: the last change was a registration {ended}; "
+                f"{len(remaining)} active registration(s) left, approved as if cleared.")
+        self._decide(decision="moot", winner=None, note=note, by="rules:auto_resolve.moot", outcomes=outcomes,
+                     now=now)
+
+    def absorb(self, other: Case, *, now: dt.datetime | None = None) -> None:
+        """Merge `other` (a younger open case that a new registration bridges to this one) into this case.
+
+        This case keeps its id, queue and SLA clock and takes the other's members, evidence and history; the
+        other resolves as merged into this one.
+        """
+        if self.is_decided or other.is_decided:
+            raise DomainError("Only open cases merge.")
+        now = now or utcnow()
+        for member in other.registrations:
+            if member["deal_id"] not in self.deal_ids:
+                self.registrations.append(member)
+        self.evidence.extend(e for e in other.evidence if e not in self.evidence)
+        # One timeline: ISO 8601 UTC stamps of one format sort as text; the other's entries say where they came from.
+        self.history = sorted(self.history + [{**entry, "from_case": other.id} for entry in other.history],
+                              key=lambda entry: entry["at"])
+        self.history.append({"at": iso(now), "action": "merged", "by": ENGINE, "case_id": other.id,
+                             "note": f"case {other.id} merged into this one: a registration overlaps both"})
+        self.version += 1
+        self.events.append("case.updated")
+        other._decide(decision="merged", winner=None, note=f"merged into case {self.id}", by=ENGINE, outcomes={},
+                      now=now, merged_into=self.id)
+
     def claim(self, *, by: str, now: dt.datetime | None = None) -> None:
         if self.is_decided:
             raise DomainError("The case is already resolved.")
@@ -170,11 +229,13 @@ class Case:
                      by=f"rules:{rule}", outcomes=outcomes, now=now)
 
     def _decide(self, *, decision: str, winner: str | None, note: str, by: str, outcomes: dict[str, Any],
-                now: dt.datetime | None) -> None:
+                now: dt.datetime | None, merged_into: str | None = None) -> None:
         now = now or utcnow()
         self.status = "resolved"
         self.resolution = {"decision": decision, "winner": winner, "note": note, "decided_by": by,
                            "decided_at": iso(now), "outcomes": outcomes}
+        if merged_into:
+            self.resolution["merged_into"] = merged_into
         self.version += 1
         self.history.append({"at": iso(now), "action": "resolved", "by": by, "note": note, "decision": decision})
         self.events.append("case.resolved")

@@ -132,6 +132,14 @@ class Registration:
         self.case_ref = case_ref
         self._move("in_conflict", reason, "deal.updated", now)
 
+    def follow_case(self, case_ref: str) -> None:
+        """Its case merged into another: the registration stays in review, now under the surviving case."""
+        if self.status != "in_conflict" or self.case_ref == case_ref:
+            return
+        self.case_ref = case_ref
+        self.version += 1
+        self.events.append(("deal.updated", {}))
+
     def reject(self, *, reason: str, now: dt.datetime | None = None) -> None:
         if self.status not in ("submitted", "in_conflict", "approved"):
             raise InvalidTransition(f"A registration that is {self.status} cannot be rejected.")

@@ -282,6 +282,39 @@ def test_a_case_puts_registrations_in_review_and_its_resolution_decides_without_
     assert lost.reason == handlers.DECIDED_REASONS["rejected"]
 
 
+def test_a_moot_case_approves_the_registration_left_as_if_cleared(uow):
+    product, staying, leaving = published(uow), partner(), partner()
+    stay_id = submit(uow, staying, deal_fields([product]))["id"]
+    leave_id = submit(uow, leaving, deal_fields([product]))["id"]
+    case_id = unique("case")
+    members = [{"deal_id": stay_id, "partner_id": staying.partner_id},
+               {"deal_id": leave_id, "partner_id": leaving.partner_id}]
+    handlers.on_case_changed(event("case.opened", {"id": case_id, "registrations": members}), uow=uow)
+    handlers.withdraw_deal(leave_id, principal=leaving, uow=uow)
+    moot = {"decision": "moot", "decided_by": "rules:auto_resolve.moot",
+            "outcomes": {stay_id: {"status": "approved", "reason": "Nothing competes with it any more."}}}
+    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "registrations": members, "resolution": moot}),
+                              uow=uow, policy=POLICY)
+    stayed = uow.registrations.get(stay_id)
+    assert stayed.status == "approved" and stayed.reason == "Nothing competes with it any more."
+    assert stayed.protection_until - stayed.history[-1].at == POLICY.protection
+    assert uow.registrations.get(leave_id).status == "withdrawn"
+
+
+def test_members_of_a_merged_case_follow_the_case_it_merged_into(uow):
+    product, first, second = published(uow), partner(), partner()
+    ids = [submit(uow, who, deal_fields([product]))["id"] for who in (first, second)]
+    members = [{"deal_id": i, "partner_id": who.partner_id} for i, who in zip(ids, (first, second), strict=True)]
+    younger, older = unique("case"), unique("case")
+    handlers.on_case_changed(event("case.opened", {"id": younger, "registrations": members}), uow=uow)
+    uow.commit()
+    handlers.on_case_changed(event("case.updated", {"id": older, "registrations": members}), uow=uow)
+    uow.commit()
+    assert {uow.registrations.get(i).case_ref for i in ids} == {older}
+    assert {uow.registrations.get(i).status for i in ids} == {"in_conflict"}
+    assert [e.data["case_ref"] for e in uow.events_of_type("deal.updated")][-2:] == [older, older]
+
+
 def test_a_verdict_for_a_withdrawn_registration_changes_nothing(uow):
     who = partner()
     deal_id = submit(uow, who, deal_fields([published(uow)]))["id"]
