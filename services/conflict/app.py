@@ -10,14 +10,14 @@ from services.conflict.api.cases import blp as cases_blueprint
 from services.conflict.api.desk import desk as desk_blueprint
 from services.conflict.api.queues import blp as queues_blueprint
 from services.conflict.bootstrap import Conflict, bootstrap
+from services.conflict.handlers import CONSUMED_TOPICS
 from services.conflict.settings import ConflictSettings
 from shared.http import create_service_app
-from shared.topics import DEALS_REGISTRATIONS
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, conflict: Conflict | None = None) -> Flask:
     app, api, _ = create_service_app(config, settings_class=ConflictSettings, title="Dealgate Conflict",
-                                     build=bootstrap, components=conflict, consumed_topics=(DEALS_REGISTRATIONS,))
+                                     build=bootstrap, components=conflict, consumed_topics=CONSUMED_TOPICS)
     api.register_blueprint(cases_blueprint)
     api.register_blueprint(queues_blueprint)
     app.register_blueprint(desk_blueprint)

@@ -14,6 +14,7 @@ from services.conflict.domain.model import (
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.overlaps import Findings, OverlapDetector, OverlappingRegistration, customer_domains
 from shared.events import CloudEvent
+from shared.topics import CATALOG_LISTINGS, DEALS_REGISTRATIONS
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
     from services.conflict.storage.uow import ConflictUnitOfWork
@@ -166,16 +167,42 @@ def _note_in_case(registration: TrackedRegistration, status: str, *, uow: Confli
         uow.cases.save(case)
 
 
+def on_listing_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
+    """The catalog read model: a case names its products by the listings' titles."""
+    uow.listing_titles.upsert(event.data)
+
+
+# What the conflict consumer subscribes to: the one list the worker, the lag metrics and the tests share.
+CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS)
+
+
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:
     changed = lambda event, *, uow: on_deal_changed(event, uow=uow, detector=detector, rules=rules)  # noqa: E731
     return {
         "deal.submitted": lambda event, *, uow: on_deal_submitted(event, uow=uow, detector=detector, rules=rules),
+        "listing.published": on_listing_changed,
+        "listing.updated": on_listing_changed,
+        "listing.retired": on_listing_changed,
         **{event_type: changed for event_type in ("deal.approved", "deal.updated", "deal.rejected", "deal.withdrawn",
                                                    "deal.expired", "deal.closed")},
     }
 
 
 # --- The desk ------------------------------------------------------------------------------------------
+
+
+def present(cases: list[Case], *, uow: ConflictUnitOfWork) -> list[dict[str, Any]]:
+    """Cases as the desk reads them: each registration's products as {id, title} (title None until known)."""
+    with uow:
+        titles = uow.listing_titles.titles(p for case in cases for r in case.registrations for p in r["products"])
+    documents = []
+    for case in cases:
+        document = case.to_dict()
+        document["registrations"] = [
+            {**r, "products": [{"id": p, "title": titles.get(p)} for p in r["products"]]}
+            for r in document["registrations"]]
+        documents.append(document)
+    return documents
 
 
 def get_case(case_id: str, *, uow: ConflictUnitOfWork) -> Case:
@@ -233,5 +260,5 @@ def _change(case_id: str, uow: ConflictUnitOfWork, change) -> Case:
         return case
 
 
-__all__ = ["DomainError", "NotFound", "claim_case", "consumer_handlers", "get_case", "list_cases",
-           "on_deal_changed", "on_deal_submitted", "queue_overview", "resolve_case"]
+__all__ = ["CONSUMED_TOPICS", "DomainError", "NotFound", "claim_case", "consumer_handlers", "get_case", "list_cases",
+           "on_deal_changed", "on_deal_submitted", "on_listing_changed", "present", "queue_overview", "resolve_case"]

@@ -42,7 +42,7 @@ class Pipeline:
         conflict.detector.rebuild(conflict.uow_factory)
         self.consumers = [
             self._consumer("deals", [CATALOG_LISTINGS, CONFLICT_CASES], deals_handlers.consumer_handlers(deals.policy)),
-            self._consumer("conflict", [DEALS_REGISTRATIONS],
+            self._consumer("conflict", list(conflict_handlers.CONSUMED_TOPICS),
                            conflict_handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules)),
         ]
 

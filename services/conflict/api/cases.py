@@ -28,7 +28,7 @@ class Cases(MethodView):
         items = handlers.list_cases(uow=_uow(), queue=query.get("queue"), status=query.get("status"),
                                     limit=query["limit"] + 1, after_id=query.get("cursor"))
         next_cursor = items[query["limit"] - 1].id if len(items) > query["limit"] else None
-        return {"items": [c.to_dict() for c in items[: query["limit"]]], "next_cursor": next_cursor}
+        return {"items": handlers.present(items[: query["limit"]], uow=_uow()), "next_cursor": next_cursor}
 
 
 @blp.route("/<case_id>")
@@ -63,7 +63,7 @@ def resolve(body, case_id):
 
 def _act(action):
     try:
-        return action().to_dict()
+        return handlers.present([action()], uow=_uow())[0]
     except handlers.NotFound:
         abort(404, message="No such case.")
     except handlers.DomainError as exc:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration, utcnow
-from services.conflict.storage.tables import KEY_LENGTH, cases, registration_keys, registrations
+from services.conflict.storage.tables import KEY_LENGTH, cases, listing_titles, registration_keys, registrations
 from shared.db import one_of
 from shared.uow import SeenAggregates
 
@@ -184,3 +184,28 @@ def _registration_row(registration: TrackedRegistration) -> dict:
 def _case_row(case: Case) -> dict:
     return dict(id=case.id, queue=case.queue, status=case.status, opened_at=case.opened_at,
                 sla_due_at=case.sla_due_at, version=case.version, document=case.to_dict())
+
+
+class ListingTitles:
+    """The catalog's listing titles (a read model of catalog.listings.v1), so that a case names its products."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def upsert(self, listing: dict[str, Any]) -> None:
+        """Keep the newest version; an older event arriving late (or replayed) changes nothing."""
+        t = listing_titles.c
+        current = self._connection.execute(sa.select(t.version).where(t.id == listing["id"])).scalar_one_or_none()
+        row = {"id": listing["id"], "title": str(listing.get("title") or "")[:200], "version": int(listing["version"])}
+        if current is None:
+            self._connection.execute(listing_titles.insert().values(**row))
+        elif row["version"] >= current:
+            self._connection.execute(listing_titles.update().where(t.id == row["id"]).values(**row))
+
+    def titles(self, listing_ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(listing_ids))
+        if not wanted:
+            return {}
+        rows = self._connection.execute(sa.select(listing_titles.c.id, listing_titles.c.title)
+                                        .where(one_of(listing_titles.c.id, wanted, self._connection)))
+        return {row.id: row.title for row in rows}

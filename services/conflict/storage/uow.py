@@ -7,7 +7,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from services.conflict.domain.events import new_events
 from services.conflict.storage import tables
-from services.conflict.storage.repository import BlockingLocks, CaseRepository, TrackedRegistrationRepository
+from services.conflict.storage.repository import (
+    BlockingLocks,
+    CaseRepository,
+    ListingTitles,
+    TrackedRegistrationRepository,
+)
 from shared.doorbell import Doorbell
 from shared.uow import ConsumingUnitOfWork, SqlUnitOfWork
 
@@ -18,6 +23,7 @@ class ConflictUnitOfWork(ConsumingUnitOfWork, Protocol):
     registrations: TrackedRegistrationRepository
     locks: BlockingLocks
     cases: CaseRepository
+    listing_titles: ListingTitles
 
 
 class SqlConflictUnitOfWork(SqlUnitOfWork):
@@ -29,3 +35,4 @@ class SqlConflictUnitOfWork(SqlUnitOfWork):
         self.registrations = TrackedRegistrationRepository(connection, self.seen)
         self.locks = BlockingLocks(connection)
         self.cases = CaseRepository(connection, self.seen)
+        self.listing_titles = ListingTitles(connection)

@@ -1,4 +1,4 @@
-"""Consumes deal registrations and gives each submitted one its verdict: python -m services.conflict.workers.consume
+"""Consumes registrations (a verdict for each) and catalog listings: python -m services.conflict.workers.consume
 
 On start it rebuilds the in-memory match index from the database, then keeps it current from the events.
 """
@@ -6,7 +6,6 @@ from services.conflict import handlers
 from services.conflict.bootstrap import bootstrap
 from services.conflict.settings import ConflictSettings
 from shared.db import PlannerStatistics
-from shared.topics import DEALS_REGISTRATIONS
 from shared.workers import run_consumer, start_worker
 
 # The tables every verdict reads by key and writes to (the outbox is the relay's to read).
@@ -16,7 +15,7 @@ GROWING_TABLES = ("registrations", "registration_keys", "cases", "processed_even
 def main() -> None:
     settings = start_worker(ConflictSettings, "consumer")
     conflict = bootstrap(settings)
-    run_consumer(service="conflict", bus=conflict.bus, topics=[DEALS_REGISTRATIONS],
+    run_consumer(service="conflict", bus=conflict.bus, topics=list(handlers.CONSUMED_TOPICS),
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),

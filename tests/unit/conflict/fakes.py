@@ -19,6 +19,7 @@ class FakeDatabase:
         self.keys: dict[str, dict[str, dt.datetime]] = {}  # key -> deal id -> recorded at
         self.cases: dict[str, dict] = {}
         self.locked: list[list[str]] = []
+        self.listing_titles: dict[str, tuple[str, int]] = {}  # listing id -> (title, version)
 
 
 def _stored(registration: TrackedRegistration) -> TrackedRegistration:
@@ -130,3 +131,17 @@ class FakeConflictUnitOfWork(FakeUnitOfWorkBase):
         self.registrations = FakeRegistrations(self.db, self.seen)
         self.locks = FakeLocks(self.db)
         self.cases = FakeCases(self.db, self.seen)
+        self.listing_titles = FakeListingTitles(self.db)
+
+
+class FakeListingTitles:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    def upsert(self, listing: dict) -> None:
+        current = self._db.listing_titles.get(listing["id"])
+        if current is None or listing["version"] >= current[1]:
+            self._db.listing_titles[listing["id"]] = (listing.get("title") or "", listing["version"])
+
+    def titles(self, listing_ids) -> dict[str, str]:
+        return {i: self._db.listing_titles[i][0] for i in listing_ids if i in self._db.listing_titles}

@@ -8,6 +8,7 @@ from services.conflict.overlaps import OverlapDetector
 from services.conflict.settings import ConflictSettings
 from shared.auth import TokenService
 from shared.bus import InMemoryBus
+from shared.events import CloudEvent
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, deal, submitted, unique
 from tests.unit.conflict.fakes import FakeConflictUnitOfWork, FakeDatabase
 
@@ -96,3 +97,26 @@ def test_unknown_cases_and_bad_queries_never_answer_500(client):
     assert client.get("/v1/cases?limit=0", headers=desk).status_code == 422
     assert client.post(f"/v1/cases/{unique('x')}/resolve", headers=desk, data="{", content_type="application/json"
                        ).status_code == 400
+
+
+def test_a_case_names_its_products_by_the_titles_conflict_learned_from_the_catalog(client, db):
+    case_id, deals = a_case(db)
+    [product] = deals[0]["products"]
+    listing = {"id": product, "title": "Threat Radar Suite", "status": "published", "version": 2}
+    handlers.on_listing_changed(_listing_event(listing), uow=FakeConflictUnitOfWork(db))
+    handlers.on_listing_changed(_listing_event({**listing, "title": "An older title", "version": 1}),
+                                uow=FakeConflictUnitOfWork(db))
+    case = client.get(f"/v1/cases/{case_id}", headers=as_("desk")).json
+    assert [r["products"] for r in case["registrations"]] == [[{"id": product, "title": "Threat Radar Suite"}]] * 2
+    listed = client.get("/v1/cases", headers=as_("desk")).json["items"][0]
+    assert listed["registrations"][0]["products"] == [{"id": product, "title": "Threat Radar Suite"}]
+
+
+def test_a_product_conflict_has_not_heard_of_yet_has_no_title(client, db):
+    case_id, deals = a_case(db)
+    case = client.get(f"/v1/cases/{case_id}", headers=as_("desk")).json
+    assert case["registrations"][0]["products"] == [{"id": deals[0]["products"][0], "title": None}]
+
+
+def _listing_event(listing: dict) -> CloudEvent:
+    return CloudEvent(type="listing.updated", source="/dealgate/catalog", subject=listing["id"], data=listing)
