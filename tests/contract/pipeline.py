@@ -17,7 +17,7 @@ from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.db import upgrade_to_head
 from shared.relay import OutboxRelay
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
 
 SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
                                           "conflict": ConflictSettings}
