@@ -52,3 +52,7 @@ listing_titles = sa.Table(
 
 outbox = define_outbox_table(metadata)
 processed_events = define_inbox_table(metadata)
+
+# Channel analytics read registrations and cases by time window (migration 0005).
+sa.Index("ix_registrations_recorded_at", registrations.c.recorded_at)
+sa.Index("ix_cases_opened_at", cases.c.opened_at)
