@@ -7,6 +7,7 @@ a failing test is named at once, with the log files of the processes it ran.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -182,6 +183,9 @@ class SuiteProgress:
         self.current = None
 
 
+KAFKA_SEGMENT = re.compile(r"^\d{20}\.log$")
+
+
 def logs_of(item: pytest.Item, since: float) -> list[Path]:
     """The log files of the processes a test ran: its stack's logs, and any *.log under the suite's run
     directory or the test's tmp_path written since it started."""
@@ -190,10 +194,12 @@ def logs_of(item: pytest.Item, since: float) -> list[Path]:
     stack = funcargs.get("stack")
     if stack is not None:
         found.update(Path(stack.log_dir).glob("*.log"))
-        found.update(Path(stack.kafka.data_dir).glob("*.log"))
+        found.update(Path(stack.kafka.data_dir).glob("*.log"))  # server.log, stdout.log
     roots = [RUN_DIR] + ([Path(funcargs["tmp_path"])] if funcargs.get("tmp_path") else [])
     for root in roots:
         for path in root.rglob("*.log") if root.exists() else ():
+            if KAFKA_SEGMENT.match(path.name):
+                continue  # Kafka's data segments are *.log files too
             try:
                 if path.stat().st_mtime >= since - 1:
                     found.add(path)
