@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 
@@ -10,6 +11,9 @@ import structlog.tracebacks
 from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 _configured = False
+# What a caller may name its correlation id: it is echoed in a response header, logged and stored with each
+# outbox row (a 64-character column), so anything longer or with other characters gets a fresh id instead.
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
@@ -42,8 +46,15 @@ def new_correlation_id() -> str:
     return uuid.uuid4().hex
 
 
+def usable_correlation_id(candidate: object) -> str:
+    """The caller's correlation id when it matches ^[A-Za-z0-9._:-]{1,64}$, otherwise a fresh one."""
+    if isinstance(candidate, str) and _CORRELATION_ID.fullmatch(candidate):
+        return candidate
+    return new_correlation_id()
+
+
 def bind_correlation_id(correlation_id: str | None) -> str:
-    correlation_id = correlation_id or new_correlation_id()
+    correlation_id = usable_correlation_id(correlation_id)
     bind_contextvars(correlation_id=correlation_id)
     return correlation_id
 

@@ -18,7 +18,7 @@ from werkzeug.http import parse_etags
 from services.catalog.api.caching import PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL, page_etag
 from services.catalog.domain.search import Viewer
 from shared.auth import AuthError, Principal, TokenService
-from shared.logging import new_correlation_id
+from shared.logging import usable_correlation_id
 from shared.metrics import http_metrics
 
 SEARCH_PATH = "/v1/listings"
@@ -69,7 +69,7 @@ class SearchRevalidation:
             ("ETag", etag),
             ("Cache-Control", PRIVATE_CACHE_CONTROL if principal else PUBLIC_CACHE_CONTROL),
             ("Vary", "Authorization"),
-            ("X-Correlation-ID", environ.get("HTTP_X_CORRELATION_ID") or new_correlation_id()),
+            ("X-Correlation-ID", usable_correlation_id(environ.get("HTTP_X_CORRELATION_ID"))),
         ])
         self._counter.inc()
         self._histogram.observe(time.perf_counter() - started)

@@ -1,0 +1,156 @@
+"""Requests that must not hurt (issue 11): whatever a client sends, all three apps answer it without a 5xx.
+
+The apps run through their real factories on SQLite (and, for the database-down case, on a PostgreSQL URL
+nobody listens on); only the Kafka bus is the in-memory twin.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from services.catalog.app import create_app as create_catalog_app
+from services.catalog.bootstrap import MIGRATIONS as CATALOG_MIGRATIONS
+from services.catalog.bootstrap import bootstrap as bootstrap_catalog
+from services.catalog.settings import CatalogSettings
+from services.conflict import handlers as conflict_handlers
+from services.conflict.app import create_app as create_conflict_app
+from services.conflict.bootstrap import MIGRATIONS as CONFLICT_MIGRATIONS
+from services.conflict.bootstrap import bootstrap as bootstrap_conflict
+from services.conflict.settings import ConflictSettings
+from services.deals.app import create_app as create_deals_app
+from services.deals.bootstrap import MIGRATIONS as DEALS_MIGRATIONS
+from services.deals.bootstrap import bootstrap as bootstrap_deals
+from services.deals.settings import DealsSettings
+from shared.auth import TokenService
+from shared.bus import InMemoryBus
+from shared.db import upgrade_to_head
+from tests.unit.conflict.builders import MONDAY_10AM, deal, submitted
+from tests.unit.deals.fakes import deal_fields, listing
+
+SECRET = "hostile-requests-secret-0123456789abcdef0123"
+TOKENS = TokenService(SECRET)
+JSON = {"Content-Type": "application/json"}
+FRESH_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def bearer(role: str, **claims) -> dict[str, str]:
+    if role in ("partner", "marketplace"):
+        claims.setdefault("partner_id", "hostile-partner")
+    return {"Authorization": "Bearer " + TOKENS.issue(role, **claims)}
+
+
+def listing_body(**overrides) -> dict:
+    return {"title": f"Gateway {uuid.uuid4().hex[:8]}", "summary": "Secure access", "vendor": "Northwind",
+            "category": "security", "tags": ["vpn"],
+            "offers": [{"name": "Std", "channels": ["reseller", "direct"], "regions": ["NA", "EMEA"],
+                        "pricing": {"model": "flat", "price": {"amount": "10.00", "currency": "USD"}}}],
+            **overrides}
+
+
+class World:
+    """The three apps on SQLite, and one of each resource for the id-taking endpoints to point at."""
+
+    def __init__(self, var_dir):
+        env = {"DEALGATE_VAR_DIR": str(var_dir), "DEALGATE_JWT_SECRET": SECRET,
+               "DEALS_RATE_LIMIT_PER_MINUTE": "0", "DEALS_CHECK_RATE_LIMIT_PER_MINUTE": "0"}
+        catalog_settings = CatalogSettings.from_env(env=env)
+        deals_settings = DealsSettings.from_env(env=env)
+        conflict_settings = ConflictSettings.from_env(env=env)
+        for url, migrations in ((catalog_settings.database_url, CATALOG_MIGRATIONS),
+                                (deals_settings.database_url, DEALS_MIGRATIONS),
+                                (conflict_settings.database_url, CONFLICT_MIGRATIONS)):
+            upgrade_to_head(url, migrations)
+        self.catalog_engine = sa.create_engine(catalog_settings.database_url)
+        self.catalog = create_catalog_app(
+            {"SETTINGS": catalog_settings},
+            catalog=bootstrap_catalog(catalog_settings, bus=InMemoryBus())).test_client()
+        deals = bootstrap_deals(deals_settings, bus=InMemoryBus())
+        self.deals = create_deals_app({"SETTINGS": deals_settings}, deals=deals).test_client()
+        conflict = bootstrap_conflict(conflict_settings, bus=InMemoryBus())
+        self.conflict = create_conflict_app({"SETTINGS": conflict_settings}, conflict=conflict).test_client()
+
+        created = self.catalog.post("/v1/listings", json=listing_body(), headers=bearer("admin"))
+        assert created.status_code == 201, created.json
+        self.listing_id = created.json["id"]
+        document = listing(regions=("NA", "EMEA", "APAC", "LATAM"))
+        with deals.uow_factory() as uow:
+            uow.catalog.upsert(document)
+            uow.commit()
+        self.product = document["id"]
+        submitted_deal = self.deals.post("/v1/deals", json=deal_fields([self.product]), headers=bearer("partner"))
+        assert submitted_deal.status_code == 201, submitted_deal.json
+        self.deal_id = submitted_deal.json["id"]
+        customer = {"name": "Quillfeather Analytics Ltd", "country": "GB", "domain": "quillfeather.co.uk"}
+        for data in (deal(customer=customer, products=[self.product]),
+                     deal(channel="direct", customer=customer, products=[self.product])):
+            with conflict.uow_factory() as uow:
+                conflict_handlers.on_deal_submitted(submitted(data), uow=uow, detector=conflict.detector,
+                                                    rules=conflict.rules, now=MONDAY_10AM)
+                uow.commit()
+        cases = conflict_handlers.list_cases(uow=conflict.uow_factory(), queue=None, status=None, limit=1,
+                                             after_id=None)
+        assert cases, "the two overlapping registrations should have opened a case"
+        self.case_id = cases[0].id
+
+    def client(self, service: str):
+        return {"catalog": self.catalog, "deals": self.deals, "conflict": self.conflict}[service]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    return World(tmp_path_factory.mktemp("hostile"))
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:300])
+    assert response.mimetype == "application/problem+json"
+    body = response.json
+    assert body["status"] == status and "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
+    return opener * depth + "1" + closer * depth
+
+
+# --- X-Correlation-ID ----------------------------------------------------------------------------------------
+
+GOOD_IDS = ["abc123", "A.b_c:d-e", "x" * 64, "7f9c2ba4e88f827d616045507605853e"]
+BAD_IDS = ["x" * 65, "x" * 5000, "has space", "semi;colon", "é", "", "a/b", "<script>"]
+
+
+@pytest.mark.parametrize("correlation_id", GOOD_IDS)
+def test_a_well_formed_correlation_id_is_echoed(world, correlation_id):
+    assert world.deals.get("/healthz", headers={"X-Correlation-ID": correlation_id}).headers[
+        "X-Correlation-ID"] == correlation_id
+
+
+@pytest.mark.parametrize("correlation_id", BAD_IDS)
+@pytest.mark.parametrize("service", ["catalog", "deals", "conflict"])
+def test_any_other_correlation_id_is_replaced_by_a_fresh_one(world, service, correlation_id):
+    response = world.client(service).get("/healthz", headers={"X-Correlation-ID": correlation_id})
+    assert response.status_code == 200 and FRESH_ID.match(response.headers["X-Correlation-ID"])
+
+
+@pytest.mark.parametrize("correlation_id", BAD_IDS)
+def test_the_search_revalidation_shortcut_replaces_a_bad_correlation_id_too(world, correlation_id):
+    first = world.catalog.get("/v1/listings?q=gateway")
+    again = world.catalog.get("/v1/listings?q=gateway", headers={"If-None-Match": first.headers["ETag"],
+                                                                 "X-Correlation-ID": correlation_id})
+    assert again.status_code == 304 and FRESH_ID.match(again.headers["X-Correlation-ID"])
+
+
+def test_an_overlong_correlation_id_never_reaches_the_outbox(world):
+    long_id = "c" * 200
+    created = world.catalog.post("/v1/listings", json=listing_body(), headers=bearer("admin"))
+    published = world.catalog.post(f"/v1/listings/{created.json['id']}/publish",
+                                   headers={**bearer("admin"), "X-Correlation-ID": long_id})
+    assert published.status_code == 200  # and listing.published went into the outbox
+    with world.catalog_engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT correlation_id FROM outbox")).scalars().all()
+    assert stored and all(value is None or len(value) <= 64 for value in stored)
+    assert long_id not in stored
+
