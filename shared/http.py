@@ -91,23 +91,33 @@ ComponentsT = TypeVar("ComponentsT", bound=ServiceComponents)
 
 def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type[Settings], title: str,
                        build: Callable[[Any], ComponentsT], components: ComponentsT | None = None,
-                       consumed_topics: tuple[str, ...] = ()) -> tuple[Flask, ProblemApi, ComponentsT]:
+                       consumed_topics: tuple[str, ...] = (),
+                       service_metrics: Callable[[ComponentsT], Collector] | None = None,
+                       ) -> tuple[Flask, ProblemApi, ComponentsT]:
     """What every service's create_app() does first: settings, logging, its components, probes and metrics.
 
     `config` may carry SETTINGS (a ready settings object, for tests) and any Flask config overrides.
-    The components end up in app.extensions["dealgate"] for the views.
+    The components end up in app.extensions["dealgate"] for the views. `service_metrics` builds the service's
+    own collector for /metrics from its components, on first scrape (in the worker process, like Kafka's).
     """
     overrides = dict(config or {})
     settings = overrides.pop("SETTINGS", None) or settings_class.from_env()
     configure_logging(settings.service, settings.log_level, settings.log_json)
     components = components or build(settings)
     kafka = components.settings.kafka_bootstrap_servers
+    kafka_collectors = depth_collectors(kafka, group=components.settings.consumer_group if consumed_topics else None,
+                                        consumed_topics=consumed_topics)
+    own: list[Collector] = []
+
+    def collectors() -> list[Collector]:
+        if service_metrics is not None and not own:
+            own.append(service_metrics(components))
+        return [*kafka_collectors(), *own]
+
     app, api = create_base_app(
         service=settings.service, title=title, tokens=components.tokens,
         readiness={"database": database_check(components.engine), "kafka": kafka_check(kafka)},
-        config_overrides=overrides,
-        metrics_collectors=depth_collectors(kafka, group=components.settings.consumer_group if consumed_topics
-                                            else None, consumed_topics=consumed_topics),
+        config_overrides=overrides, metrics_collectors=collectors,
     )
     app.extensions["dealgate"] = components
     return app, api, components

@@ -22,6 +22,9 @@ from shared.auth import CHANNELS
 REGIONS = tuple(sorted({*COUNTRY_REGION.values(), DEFAULT_REGION}))
 DEFAULT_WINDOW = dt.timedelta(days=90)
 MAX_WINDOW_YEARS = 2
+# What a window may name: far enough either way for any real question, and clear of datetime's own limits.
+EARLIEST_MOMENT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_MOMENT = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 TOP_PARTNERS = 10
 # Own duplicates merged the moment they arrive: recorded as cases of this queue, they never wait for the desk.
 AUTO_RESOLVED_QUEUE = "auto-resolved"

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask
 
+from services.conflict.api.analytics import AnalyticsGauges
+from services.conflict.api.analytics import blp as analytics_blueprint
 from services.conflict.api.cases import blp as cases_blueprint
 from services.conflict.api.desk import desk as desk_blueprint
 from services.conflict.api.queues import blp as queues_blueprint
@@ -17,8 +19,10 @@ from shared.http import create_service_app
 
 def create_app(config: Mapping[str, Any] | None = None, *, conflict: Conflict | None = None) -> Flask:
     app, api, _ = create_service_app(config, settings_class=ConflictSettings, title="Dealgate Conflict",
-                                     build=bootstrap, components=conflict, consumed_topics=CONSUMED_TOPICS)
+                                     build=bootstrap, components=conflict, consumed_topics=CONSUMED_TOPICS,
+                                     service_metrics=AnalyticsGauges.for_service)
     api.register_blueprint(cases_blueprint)
     api.register_blueprint(queues_blueprint)
+    api.register_blueprint(analytics_blueprint)
     app.register_blueprint(desk_blueprint)
     return app

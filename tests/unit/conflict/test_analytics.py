@@ -40,7 +40,7 @@ def decide(engine, case_id, decision, *, at, winner=None):
         uow.commit()
 
 
-def seed(engine) -> dict:
+def seed(engine, at=MONDAY_10AM) -> dict:
     """Five customers: four channel conflicts (two decided in time, one late, one left open) and one own duplicate.
 
     A (GB) reseller r-one vs direct, awarded to direct after 2 h;  B (DE) reseller r-two vs distributor d-one,
@@ -61,13 +61,13 @@ def seed(engine) -> dict:
         deals = [deal(partner_id=partner, channel=channel, customer=customer, products=[product])
                  for partner, channel in members]
         for data in deals:
-            judge(engine, data, detector)
+            judge(engine, data, detector, now=at)
         submitted_deals[name] = deals
         with SqlConflictUnitOfWork(engine) as uow:
             cases[name] = uow.registrations.get(deals[-1]["id"]).case_id
-    decide(engine, cases["A"], "award", winner=submitted_deals["A"][1]["id"], at=MONDAY_10AM + 2 * HOUR)
-    decide(engine, cases["F"], "dismiss", at=MONDAY_10AM + 3 * HOUR)
-    decide(engine, cases["B"], "reject_all", at=MONDAY_10AM + 50 * HOUR)
+    decide(engine, cases["A"], "award", winner=submitted_deals["A"][1]["id"], at=at + 2 * HOUR)
+    decide(engine, cases["F"], "dismiss", at=at + 3 * HOUR)
+    decide(engine, cases["B"], "reject_all", at=at + 50 * HOUR)
     return {"deals": submitted_deals, "cases": cases, "detector": detector}
 
 
