@@ -357,11 +357,17 @@ def run_chaos(count: int, rate: float, *, rounds: int = 2, ports: Ports = BENCH_
               base_dir: Path = BENCH_DIR / "chaos", pg_port: int = 45433) -> dict:
     planned = plan(count)
     progress(f"chaos: {count} registrations at {rate:.0f}/s, {rounds} round(s) of faults")
-    faulty = run_once("faults", planned, rate, faults=True, rounds=rounds, ports=ports, base_dir=base_dir,
-                      pg_port=pg_port)
-    progress("fault-free run of the same input, for comparison")
-    clean = run_once("clean", planned, rate * 2, faults=False, rounds=0, ports=ports, base_dir=base_dir,
-                     pg_port=pg_port)
+    cluster = LocalPostgres(base_dir / "postgres", port=pg_port)
+    was_running = cluster.is_running()
+    try:
+        faulty = run_once("faults", planned, rate, faults=True, rounds=rounds, ports=ports, base_dir=base_dir,
+                          pg_port=pg_port)
+        progress("fault-free run of the same input, for comparison")
+        clean = run_once("clean", planned, rate * 2, faults=False, rounds=0, ports=ports, base_dir=base_dir,
+                         pg_port=pg_port)
+    finally:
+        if not was_running:  # the cluster both runs shared is ours to stop, not to leave behind
+            cluster.stop()
     faulty["cases_equal_fault_free"] = faulty["partition"] == clean["partition"]
     faulty["cases"] = len(faulty["partition"])
     faulty["fault_free_cases"] = len(clean["partition"])

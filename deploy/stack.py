@@ -88,18 +88,27 @@ class Stack:
         if self.state_file.exists():
             self.down(progress=lambda *_: None)
         state: dict[str, Any] = {"processes": {}, "kafka_started": False}
-        if port_open("127.0.0.1", self.ports.kafka):
-            progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
-        else:
-            progress("starting Kafka (KRaft, single node) ...")
-            state["kafka_started"] = True  # recorded first, so a failed start is still cleaned up by down
-            self._save(state)
-            self.kafka.start()
-            progress(f"Kafka ready in {time.monotonic() - started:.1f}s")
+        # The migrations need only their databases: they run while the JVM starts, not after it.
+        migrations = {service: self.start_migration(service) for service in SERVICES}
+        try:
+            if port_open("127.0.0.1", self.ports.kafka):
+                progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
+            else:
+                progress("starting Kafka (KRaft, single node) while the databases migrate ...")
+                state["kafka_started"] = True  # recorded first, so a failed start is still cleaned up by down
+                self._save(state)
+                self.kafka.start()
+                progress(f"Kafka ready in {time.monotonic() - started:.1f}s")
+        finally:
+            failed = {service: process.wait() for service, process in migrations.items()}
+        failed = {service: code for service, code in failed.items() if code != 0}
+        if failed:
+            raise RuntimeError("migration failed: " + ", ".join(
+                f"{service} (exit {code}; see {self.log_dir / service}-migrate.log)"
+                for service, code in failed.items()))
+        progress(f"databases migrated in {time.monotonic() - started:.1f}s")
         self._save(state)
         self.create_topics()
-        for service in SERVICES:
-            self.migrate(service)
         for service, workers in SERVICES.items():
             state["processes"][f"{service}-api"] = self.start_api(service).pid
             for worker in workers:
@@ -126,8 +135,13 @@ class Stack:
         KafkaBus(f"127.0.0.1:{self.ports.kafka}").ensure_topics()
 
     def migrate(self, service: str) -> None:
-        subprocess.run([PYTHON, "-m", f"services.{service}.workers.migrate"],  # noqa: S603 - our own module
-                       env=self.env(), cwd=REPO, check=True)
+        """Bring one service's database to the newest schema, and wait for it."""
+        if self.start_migration(service).wait() != 0:
+            raise RuntimeError(f"{service} migration failed; see {self.log_dir / service}-migrate.log")
+
+    def start_migration(self, service: str) -> subprocess.Popen:
+        return self._spawn(f"{service}-migrate", [PYTHON, "-m", f"services.{service}.workers.migrate"], self.env(),
+                           track=False)
 
     def start_api(self, service: str) -> subprocess.Popen:
         env = self.env()
@@ -158,11 +172,13 @@ class Stack:
             _signal_group(process.pid, signal.SIGKILL)
             return process.wait(timeout=10)
 
-    def _spawn(self, name: str, command: list[str], env: dict) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], env: dict, track: bool = True) -> subprocess.Popen:
+        """Start a process of ours with its output in log/<name>.log; `track` it when it is meant to keep running."""
         with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log,  # noqa: S603 - our own modules
                                        stderr=subprocess.STDOUT, start_new_session=True)
-        self.processes[name] = process
+        if track:
+            self.processes[name] = process
         return process
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
