@@ -1,5 +1,8 @@
 """GET /v1/analytics and the analytics gauges on /metrics, through Flask's test client on SQLite."""
 import datetime as dt
+import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +103,11 @@ def test_metrics_carry_the_last_90_days_as_gauges(client, engine):  # noqa: F811
     assert 'dealgate_registrations_by_channel{channel="reseller"} 7.0' in text
     assert 'dealgate_partner_award_rate{partner="direct"} 1.0' in text
     assert 'dealgate_partner_award_rate{partner="r-two"}' not in text, "an undefined rate is no sample"
+    board = json.loads((Path(__file__).parents[3] / "deploy" / "grafana" / "dealgate.json").read_text())
+    charted = {name for panel in board["panels"] for target in panel["targets"]
+               for name in re.findall(r"dealgate_[a-z_]+", target["expr"])}
+    served = set(re.findall(r"^(dealgate_[a-z_]+)[{ ]", text, re.MULTILINE))
+    assert charted and charted <= served, f"the example board charts gauges /metrics lacks: {charted - served}"
 
 
 class CountingSource:
