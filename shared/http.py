@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,10 @@ from shared.metrics import http_metrics, render_latest
 
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
+# Our deepest body (a listing's offers[].pricing.price.amount) nests 5 levels; 32 leaves room and bounds the rest.
+MAX_JSON_DEPTH = 32
+# A surrogate escaped in JSON text (\uD800-\uDFFF) or encoded as UTF-8 bytes (ED A0-BF), which Python decodes.
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 CORRELATION_HTTP_HEADER = "X-Correlation-ID"
 
 
@@ -225,12 +230,74 @@ def _check_body() -> None:
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         abort(415, message="Send the body as application/json.")
-    if request.get_json(silent=True) is None:
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser's recursion limit
+        abort(400, message=f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if document is None:
         try:
             request.get_data(cache=True)
         except HTTPException:
             raise
         abort(400, message="The request body is not valid JSON.")
+    _check_document(request.get_data(cache=True), document)
+
+
+def _check_document(body: bytes, document: Any) -> None:
+    """Refuse what parses but no view should ever see: nesting beyond any of our schemas (every recursive walk
+    over it would be at the mercy of the recursion limit), and strings that are not Unicode text (a lone UTF-16
+    surrogate, escaped or encoded, cannot be stored, logged as UTF-8 or hashed). Both are looked for only when
+    the raw bytes say they may be there, so an ordinary body costs two byte counts and one regex search."""
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nesting_depth(document) > MAX_JSON_DEPTH:
+        abort(400, message=f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if _SURROGATE_HINT.search(body):
+        field = _broken_text(document)
+        if field is not None:
+            abort(422, message="The request did not pass validation; see errors.",
+                  errors={field: ["Is not valid Unicode text: it holds a lone UTF-16 surrogate."]})
+
+
+def _nesting_depth(document: Any) -> int:
+    """How deep arrays and objects nest (a scalar is 0); stops counting past MAX_JSON_DEPTH. No recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return depth
+            deepest = max(deepest, depth)
+            pending.extend((child, depth) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def _broken_text(document: Any) -> str | None:
+    """The dotted path ("customer.name", "offers.0.id") of the first key or string that is not valid Unicode."""
+    pending: list[tuple[Any, str]] = [(document, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                return path or "_schema"
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                name = key if _is_text(key) else key.encode("utf-8", "backslashreplace").decode()
+                child_path = f"{path}.{name}" if path else name
+                if not _is_text(key):
+                    return child_path
+                pending.append((child, child_path))
+        elif isinstance(value, list):
+            pending.extend((child, f"{path}.{index}" if path else str(index)) for index, child in enumerate(value))
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _probes_blueprint(readiness: dict[str, Callable[[], None]],

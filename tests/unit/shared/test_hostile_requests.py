@@ -5,6 +5,7 @@ nobody listens on); only the Kafka bus is the in-memory twin.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -116,6 +117,36 @@ def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
     return opener * depth + "1" + closer * depth
 
 
+# --- deeply nested JSON --------------------------------------------------------------------------------------
+
+DEPTHS = [100_000, 5_000, 200]
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize(("service", "path", "role"), [
+    ("catalog", "/v1/listings", "admin"),
+    ("deals", "/v1/deals", "partner"),
+    ("deals", "/v1/deals/check", "sales"),
+    ("conflict", "/v1/cases/{case}/resolve", "desk"),
+])
+def test_a_deeply_nested_body_is_400_on_a_write_endpoint(world, service, path, role, depth):
+    path = path.format(case=world.case_id)
+    client = world.client(service)
+    assert_problem(client.post(path, data=nested(depth), headers={**bearer(role), **JSON}), 400)
+    assert_problem(client.post(path, data=nested(depth, '{"a":', "}"), headers={**bearer(role), **JSON}), 400)
+
+
+@pytest.mark.parametrize("service", ["catalog", "deals", "conflict"])
+@pytest.mark.parametrize("path", ["/healthz", "/nowhere", "/v1/listings/x/publish/y"])
+def test_a_deeply_nested_body_without_a_token_is_400_where_no_token_is_needed(world, service, path):
+    assert_problem(world.client(service).post(path, data=nested(100_000), headers=JSON), 400)
+
+
+def test_a_body_as_deep_as_a_real_listing_still_passes(world):
+    response = world.catalog.post("/v1/listings", json=listing_body(), headers=bearer("admin"))
+    assert response.status_code == 201, response.json
+
+
 # --- X-Correlation-ID ----------------------------------------------------------------------------------------
 
 GOOD_IDS = ["abc123", "A.b_c:d-e", "x" * 64, "7f9c2ba4e88f827d616045507605853e"]
@@ -153,4 +184,63 @@ def test_an_overlong_correlation_id_never_reaches_the_outbox(world):
         stored = connection.execute(sa.text("SELECT correlation_id FROM outbox")).scalars().all()
     assert stored and all(value is None or len(value) <= 64 for value in stored)
     assert long_id not in stored
+
+
+# --- lone surrogates -----------------------------------------------------------------------------------------
+
+LONE_SURROGATES = [
+    b'"a\\ud800b"',   # an escaped high surrogate with no low one after it
+    b'"a\\udfffb"',   # an escaped low surrogate alone
+    b'"\\ude00\\ud83d"',  # a pair in the wrong order
+    b'"a\xed\xa0\x80b"',  # a surrogate encoded as UTF-8 bytes (CESU-8), which Python's json decodes as one
+]
+
+
+def with_text(body: dict, field: str, raw: bytes) -> bytes:
+    """The body as JSON text with `field` (dotted path) set to the raw JSON string literal `raw`."""
+    marker = f"__{uuid.uuid4().hex}__"
+    target = body
+    *parents, last = field.split(".")
+    for name in parents:
+        target = target[name]
+    target[last] = marker
+    return json.dumps(body).encode().replace(f'"{marker}"'.encode(), raw)
+
+
+def assert_broken_text(response, field: str) -> None:
+    """422 naming the field, as deals' own Text fields have always answered (not 400: the JSON is well formed)."""
+    errors = assert_problem(response, 422)["errors"]
+    assert field in errors and "Unicode" in errors[field][0], errors
+
+
+@pytest.mark.parametrize("raw", LONE_SURROGATES)
+def test_a_lone_surrogate_in_a_listing_title_is_422_naming_the_field(world, raw):
+    assert_broken_text(world.catalog.post("/v1/listings", data=with_text(listing_body(), "title", raw),
+                                          headers={**bearer("admin"), **JSON}), "title")
+    body = with_text({"title": "x"}, "title", raw)
+    assert_broken_text(world.catalog.patch(f"/v1/listings/{world.listing_id}", data=body,
+                                           headers={**bearer("admin"), **JSON, "If-Match": '"1"'}), "title")
+    offers = with_text(listing_body(), "offers", b'[{"id": ' + raw + b"}]")
+    assert_broken_text(world.catalog.post("/v1/listings", data=offers, headers={**bearer("admin"), **JSON}),
+                       "offers.0.id")
+
+
+@pytest.mark.parametrize("raw", LONE_SURROGATES)
+def test_a_lone_surrogate_anywhere_in_any_body_is_422(world, raw):
+    deals_body = with_text(deal_fields([world.product]), "customer.name", raw)
+    assert_broken_text(world.deals.post("/v1/deals", data=deals_body, headers={**bearer("partner"), **JSON}),
+                       "customer.name")
+    key_body = b'{"customer": {"name": "x", "country": "GB", ' + raw + b': 1}, "products": []}'
+    errors = assert_problem(world.deals.post("/v1/deals/check", data=key_body,
+                                             headers={**bearer("sales"), **JSON}), 422)["errors"]
+    assert [name for name in errors if name.startswith("customer.")], errors
+    note = with_text({"decision": "dismiss", "note": "x"}, "note", raw)
+    assert_broken_text(world.conflict.post(f"/v1/cases/{world.case_id}/resolve", data=note,
+                                           headers={**bearer("desk"), **JSON}), "note")
+
+
+def test_a_proper_surrogate_pair_is_an_ordinary_character(world):
+    body = with_text(listing_body(), "title", b'"Gateway \\ud83d\\ude00"')
+    created = world.catalog.post("/v1/listings", data=body, headers={**bearer("admin"), **JSON})
+    assert created.status_code == 201 and created.json["title"] == "Gateway \U0001f600"
 
