@@ -131,8 +131,9 @@ def _typo_keys(token: str) -> list[str]:
     return keys
 
 
-def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str]]:
-    """(name keys, typo keys) to look up: the stored keys plus spellings that reach typos and acronyms."""
+def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str], list[str]]:
+    """(name keys, typo keys, slip keys) to look up: the stored keys plus spellings that reach typos, typing
+    slips in short names and acronyms."""
     tokens = features.tokens
     keys = _stored_name_keys(features)
     keys = [k for k in keys if not k.startswith(("pre:", "suf:", "acr:"))]
@@ -145,16 +146,20 @@ def _query_name_keys(features: CustomerFeatures) -> tuple[list[str], list[str]]:
         keys += [f"tok:{label}", f"acr:{label}"]
     distinctive = _distinctive(tokens)
     # A domain label is a spelling of the name too ("ecopetrol" reaches "Ecopetrool S.A." without a domain).
-    spelled = list(dict.fromkeys([*distinctive[:2], *(domain_label(d).replace("-", "") for d in features.domains)]))
-    single_short_name = not features.domains and len(distinctive) == 1
+    labels = [label for d in features.domains if (label := domain_label(d).replace("-", "")).isalpha()]
     typo_keys: list[str] = []
-    for token in spelled:
-        if not token.isalpha():
-            continue
-        if len(token) >= MIN_TYPO_TOKEN_LENGTH - 1:
+    for token in dict.fromkeys([*distinctive[:2], *labels]):
+        if token.isalpha() and len(token) >= MIN_TYPO_TOKEN_LENGTH - 1:
             typo_keys += _typo_keys(token)
-        typo_keys += [f"tok:{s}" for s in _slip_spellings(token, with_dropped_letter=single_short_name)]
-    return list(dict.fromkeys(keys)), list(dict.fromkeys(typo_keys))
+    # Slips are spelled out only for a name of one distinctive word: in a longer name another shared word
+    # finds the registration anyway. Dropped letters (26 x (n + 1) spellings) only for a bare name-only one.
+    slip_keys: list[str] = []
+    if len(distinctive) == 1:
+        bare_name_only = not features.domains and len(tokens) == 1
+        for token in dict.fromkeys([distinctive[0], *labels]):
+            if token.isalpha():
+                slip_keys += [f"tok:{s}" for s in _slip_spellings(token, with_dropped_letter=bare_name_only)]
+    return list(dict.fromkeys(keys)), list(dict.fromkeys(typo_keys)), list(dict.fromkeys(slip_keys))
 
 
 class MatchIndex:
@@ -190,8 +195,8 @@ class MatchIndex:
         would, so a database table of stored keys can stand in for registrations this index has not seen.
         """
         features = features_of(profile)
-        name_keys, typo_keys = _query_name_keys(features)
-        return list(dict.fromkeys(_identifier_keys(features) + name_keys + typo_keys))
+        name_keys, typo_keys, slip_keys = _query_name_keys(features)
+        return list(dict.fromkeys(_identifier_keys(features) + name_keys + typo_keys + slip_keys))
 
     def selective_keys(self, keys: Iterable[str]) -> list[str]:
         """The keys worth looking up elsewhere (e.g. in the database): those this index does not find too common
@@ -284,16 +289,20 @@ class MatchIndex:
     # -- internals ---------------------------------------------------------------------------------
 
     def _candidates(self, registration: IndexedRegistration, features: CustomerFeatures) -> list[_Entry]:
-        name_keys, typo_keys = _query_name_keys(features)
+        name_keys, typo_keys, slip_keys = _query_name_keys(features)
+        # A registration reached only through a typing slip in a short name needs the same country to get
+        # anywhere (see scoring.backed_slip_similarity); a missing country backs nothing. Others are not scored.
+        country = features.country
         tiers = (
-            (_identifier_keys(features), IDENTIFIER_KEY_LIMIT),
-            (name_keys, COMMON_KEY_LIMIT),
-            (typo_keys, COMMON_KEY_LIMIT),
+            (_identifier_keys(features), IDENTIFIER_KEY_LIMIT, None),
+            (name_keys, COMMON_KEY_LIMIT, None),
+            (typo_keys, COMMON_KEY_LIMIT, None),
+            (slip_keys, COMMON_KEY_LIMIT, country or ""),
         )
         products = registration.products
         own_id = registration.deal_id
         found: dict[int, _Entry] = {}
-        for keys, limit in tiers:
+        for keys, limit, required_country in tiers:
             postings: list[tuple[int, Sequence[_Entry]]] = []
             for key in keys:
                 posting = self._postings.get(hash(key))
@@ -310,6 +319,8 @@ class MatchIndex:
                         return list(found.values())
                     other = entry.registration
                     if other.deal_id == own_id or products.isdisjoint(other.products):
+                        continue
+                    if required_country is not None and entry.features.country != required_country:
                         continue
                     found[id(entry)] = entry
         return list(found.values())

@@ -200,12 +200,29 @@ def _split_division(text: str) -> tuple[str, list[str]]:
     return " ".join(kept), divisions
 
 
+@functools.cache
+def _legal_suffixes_by_last_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    # Only forms ending in a name's last word can match there; longest first, as in _legal_suffixes().
+    by_last: dict[str, list[tuple[str, ...]]] = {}
+    for form in _legal_suffixes():
+        by_last.setdefault(form[-1], []).append(form)
+    return {word: tuple(forms) for word, forms in by_last.items()}
+
+
+@functools.cache
+def _legal_prefixes_by_first_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for form in _legal_prefixes():
+        by_first.setdefault(form[0], []).append(form)
+    return {word: tuple(forms) for word, forms in by_first.items()}
+
+
 def _strip_legal_forms(words: list[str]) -> tuple[list[str], list[str]]:
     found: list[str] = []
     changed = True
     while changed and len(words) > 1:
         changed = False
-        for form in _legal_suffixes():
+        for form in _legal_suffixes_by_last_word().get(words[-1], ()):
             n = len(form)
             if len(words) > n and tuple(words[-n:]) == form:
                 found.insert(0, " ".join(form))
@@ -218,7 +235,7 @@ def _strip_legal_forms(words: list[str]) -> tuple[list[str], list[str]]:
             found.insert(0, words[-1])
             words = words[:-1]
             changed = True
-    for form in _legal_prefixes():
+    for form in _legal_prefixes_by_first_word().get(words[0], ()) if words else ():
         n = len(form)
         if len(words) > n and tuple(words[:n]) == form:
             found.insert(0, " ".join(form))
@@ -228,13 +245,18 @@ def _strip_legal_forms(words: list[str]) -> tuple[list[str], list[str]]:
 
 
 @functools.cache
-def _region_phrases_longest_first() -> tuple[tuple[str, ...], ...]:
-    return tuple(sorted(REGION_TAG_PHRASES, key=len, reverse=True))
+def _region_phrases_by_first_word() -> dict[str, tuple[tuple[str, ...], ...]]:
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in REGION_TAG_PHRASES:
+        by_first.setdefault(phrase[0], []).append(phrase)
+    return {first: tuple(sorted(phrases, key=len, reverse=True)) for first, phrases in by_first.items()}
 
 
 def _region_phrase_at(words: list[str], start: int) -> int:
     """Length of the longest region phrase starting at words[start] (0 if none)."""
-    for phrase in _region_phrases_longest_first():
+    if start >= len(words):
+        return 0
+    for phrase in _region_phrases_by_first_word().get(words[start], ()):
         if tuple(words[start : start + len(phrase)]) == phrase:
             return len(phrase)
     return 0
@@ -281,12 +303,19 @@ def _is_distinctive_word(word: str) -> bool:
             and canonical not in GENERIC_WORDS and canonical not in ORGANISATIONAL_WORDS)
 
 
+@functools.cache
+def _tag_last_words() -> frozenset[str]:
+    return frozenset(phrase[-1] for phrase in REGION_TAG_PHRASES) | TAG_UNIT_WORDS
+
+
 def _split_tag_tail(words: list[str]) -> tuple[list[str], list[str]]:
     """Split a trailing regional/departmental tag typed without separator: "halma north america" -> halma.
 
     Only when what stays still names a company on its own: "Air Canada", "Bank Central Asia" and
     "Telecom Italia" keep their place name, as do names where the place follows "of"/"de" or "Company".
     """
+    if len(words) < 2 or words[-1] not in _tag_last_words():  # most names: no tag can end here
+        return words, []
     for start in range(1, len(words)):
         head, tail = words[:start], words[start:]
         if not _is_tag_tail(tail):

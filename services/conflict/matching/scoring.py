@@ -298,8 +298,11 @@ def compare_names(
                 sim = max(sim, backed_slip_similarity(a, b, slip_labels))
             if sim:
                 candidates.append((sim, i, j))
-    if not any(sim == 1.0 and weight(left[i]) >= 1.0 for sim, i, _ in candidates):
-        candidates = [(_short_edit_similarity(left[i], right[j], sim, slip_labels), i, j) for sim, i, j in candidates]
+    if any(sim < 1.0 for sim, _, _ in candidates) and not any(
+        sim == 1.0 and weight(left[i]) >= 1.0 for sim, i, _ in candidates
+    ):
+        candidates = [(short, i, j) for sim, i, j in candidates
+                      if (short := _short_edit_similarity(left[i], right[j], sim, slip_labels))]
     candidates.sort(reverse=True)
     used_left: set[int] = set()
     used_right: set[int] = set()
@@ -356,6 +359,8 @@ def _is_designator_pair(left: tuple[str, ...], right: tuple[str, ...], weight: C
     One side must be bare: "Apex Holdings" vs "Apex Logistics" are two companies, and so, possibly, are
     "Apex Holdings" and "Apex Group". The brand must be distinctive: "Capital" is not "Capital Group".
     """
+    if DESIGNATOR_WORDS.isdisjoint(left) and DESIGNATOR_WORDS.isdisjoint(right):
+        return False
     brand_left = tuple(t for t in left if t not in DESIGNATOR_WORDS)
     brand_right = tuple(t for t in right if t not in DESIGNATOR_WORDS)
     if not brand_left or brand_left != brand_right or (brand_left != left and brand_right != right):
