@@ -4,10 +4,12 @@ from __future__ import annotations
 import http
 import re
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 import structlog
 from apispec import BasePlugin
@@ -34,6 +36,11 @@ MAX_JSON_DEPTH = 32
 # A surrogate escaped in JSON text (\uD800-\uDFFF) or encoded as UTF-8 bytes (ED A0-BF), which Python decodes.
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 CORRELATION_HTTP_HEADER = "X-Correlation-ID"
+# A database that cannot be reached (or is restarting) answers 503 with Retry-After, never 500. SQLAlchemy wraps
+# what its statements raise, but not what a pool checkout or a raw DB-API connection (the catalog revision) does.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
 
 
 class ProblemSchema(Schema):
@@ -194,7 +201,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenService, readiness
     def unexpected_error(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return problem_from_http_exception(error)
-        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)):
+        if isinstance(error, DATABASE_UNAVAILABLE):
             # The database is restarting or busy: nothing was stored, and the same request can be sent again.
             log.warning("http.database_unavailable", path=request.path,
                         error=str(getattr(error, "orig", None) or error)[:200])

@@ -61,8 +61,11 @@ class SearchRevalidation:
                 principal = self._tokens.verify(token.strip())
             except AuthError:
                 return self._app(environ, start_response)  # the app answers 401 with the reason
-        etag = page_etag(self._revision(), search_request_key(viewer_of(principal),
-                                                              environ.get("QUERY_STRING", "")))
+        try:
+            revision = self._revision()
+        except Exception:  # noqa: BLE001 - e.g. the database is down: the app answers it (503), as for any doubt
+            return self._app(environ, start_response)
+        etag = page_etag(revision, search_request_key(viewer_of(principal), environ.get("QUERY_STRING", "")))
         if not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(etag.strip('"')):
             return self._app(environ, start_response)
         start_response("304 NOT MODIFIED", [

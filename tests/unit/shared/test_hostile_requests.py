@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import uuid
 
 import pytest
@@ -243,4 +244,37 @@ def test_a_proper_surrogate_pair_is_an_ordinary_character(world):
     body = with_text(listing_body(), "title", b'"Gateway \\ud83d\\ude00"')
     created = world.catalog.post("/v1/listings", data=body, headers={**bearer("admin"), **JSON})
     assert created.status_code == 201 and created.json["title"] == "Gateway \U0001f600"
+
+
+# --- the catalog while its database is unreachable -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def catalog_without_database(tmp_path_factory):
+    with socket.socket() as probe:  # a port nobody listens on: every connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = CatalogSettings.from_env(env={
+        "DEALGATE_VAR_DIR": str(tmp_path_factory.mktemp("catalog-down")), "DEALGATE_JWT_SECRET": SECRET,
+        "CATALOG_DATABASE_URL": f"postgresql://dealgate:dealgate@127.0.0.1:{port}/dealgate_catalog"})
+    return create_catalog_app({"SETTINGS": settings},
+                              catalog=bootstrap_catalog(settings, bus=InMemoryBus())).test_client()
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), [
+    ("GET", "/v1/listings?q=gateway", {}, None),
+    ("GET", "/v1/listings?q=gateway", {"If-None-Match": '"r1-abc"'}, None),  # the revalidation middleware
+    ("GET", "/v1/listings", {"If-None-Match": "*"}, None),
+    ("GET", "/v1/listings", {**bearer("admin"), "If-None-Match": '"r7-0123"'}, None),
+    ("GET", "/v1/listings/00000000-0000-0000-0000-000000000000", {}, None),
+    ("POST", "/v1/listings", bearer("admin"), listing_body()),
+    ("PATCH", "/v1/listings/00000000-0000-0000-0000-000000000000", {**bearer("admin"), "If-Match": '"1"'},
+     {"title": "x"}),
+    ("POST", "/v1/listings/00000000-0000-0000-0000-000000000000/publish", bearer("admin"), None),
+])
+def test_the_catalog_answers_503_with_retry_after_while_its_database_is_unreachable(
+        catalog_without_database, method, path, headers, body):
+    response = catalog_without_database.open(path, method=method, headers=headers, json=body)
+    problem = assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "1" and "Retry" in problem["detail"]
+    assert response.headers["X-Correlation-ID"]
 
