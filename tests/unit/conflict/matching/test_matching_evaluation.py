@@ -27,15 +27,17 @@ def test_labelled_set_is_large_and_has_duplicates(labelled):
 def test_precision_and_recall_on_whole_labelled_set(labelled):
     result = evaluate(*labelled)
     assert result["true_pairs"] >= 500
-    assert result["precision"] >= 0.97, result["false_positives"]
-    assert result["recall"] >= 0.97, result["false_negatives"]
+    # Measured: precision 0.997 (the four false positives are two organisations of one name in the set),
+    # recall 0.987 (was 0.981 before tags without separator, slip correction and three-letter tax prefixes).
+    assert result["precision"] >= 0.995, result["false_positives"]
+    assert result["recall"] >= 0.985, result["false_negatives"]
     assert result["tp"] + result["fn"] == result["true_pairs"]
     assert result["tp"] + result["fp"] == result["predicted_pairs"]
 
 
 def test_precision_and_recall_on_held_out_organisations(labelled):
-    # Organisations never inspected while tuning. The 0.97 target is asserted on the whole set above; this
-    # guard is looser on purpose so nobody tunes to it (measured: precision 0.991, recall 0.970).
+    # Organisations never inspected while tuning. The targets are asserted on the whole set above; this
+    # guard is looser on purpose so nobody tunes to it (measured: precision 0.991, recall 0.981).
     records, truth = labelled
     held_out = {r["id"] for r in records if truth["split"][truth["clusters"][r["id"]]] == "holdout"}
     result = evaluate(records, truth, ids=held_out)
@@ -59,3 +61,12 @@ def test_evaluate_accepts_pairs_and_reports_errors():
     assert (result["tp"], result["fp"], result["fn"]) == (1, 0, 1)
     assert result["precision"] == 1.0 and result["recall"] == 0.5
     assert result["false_negatives"][0]["ids"] == ["c", "d"]
+
+
+def test_review_band_is_reported_apart_from_predicted_pairs(labelled):
+    records, truth = labelled
+    result = evaluate(records, truth)
+    # Review pairs never count as predicted: recall with them is at least recall without.
+    assert result["review_pairs"] > 0
+    assert result["recall_with_review"] >= result["recall"]
+    assert result["review_true"] <= result["review_pairs"]
