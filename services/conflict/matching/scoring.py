@@ -53,9 +53,9 @@ ACRONYM_SIMILARITY = 0.6  # "IBM" vs initials of "International Business Machine
 # "Bunzl" vs "Bunzl Group Holdings": the bare brand stands for its group. A little below identical, so the
 # reviewer sees the designators differ; enough for "clear" when the country agrees.
 DESIGNATOR_SIMILARITY = 0.95
-# One typing slip in a short name counts only with evidence behind it: the other side carries a domain that
-# spells one of the two spellings, and both are in one country. Without it, "Loews"/"Lowes" and "Hama"/"Halma"
-# are as likely two companies as one.
+# One typing slip (swapped, doubled or dropped letter) in a short name of 5-7 letters counts fully only with
+# evidence behind it: the other side carries a domain whose label spells one of the two spellings, and both are
+# in one country. Even then the pair stays "possible" for a reviewer: Loews and Lowe's are one swap apart too.
 SLIP_NAME_LENGTHS = range(5, 8)
 # Short words are one letter from many other names (Bosch/Busch, Loews/Lowes, Daikin/Daiken, Nokia/Nokian,
 # Marvel/Marvell): unless the names also share a distinctive word ("Webar Treuhand"/"Weber Treuhand"), a typing
