@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal, overload
 
 from flask import Response, current_app, request
@@ -37,6 +38,7 @@ _WRITE_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "The ver
 
 
 admin_only = roles_required("admin")
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 
 def _catalog():
@@ -178,7 +180,10 @@ def _if_match(*, required: bool) -> frozenset[int] | None:
     tags = request.if_match
     if tags.star_tag:
         abort(428, message="If-Match: * does not protect against lost updates; send the listing's ETag.")
-    versions = frozenset(int(tag) for tag in tags.as_set(include_weak=False) if tag.isdigit())
+    # werkzeug parsed the header (lists, W/ and quoting); If-Match compares strongly (RFC 9110 13.1.1), so weak
+    # tags never match. A version is ASCII digits only ("²".isdigit() is True, and int() of 5000 digits raises),
+    # at most 18 of them (a bigint); any other tag names no version this listing has.
+    versions = frozenset(int(tag) for tag in tags.as_set(include_weak=False) if _VERSION.fullmatch(tag))
     if not versions:
         abort(412, message="If-Match must carry the listing's ETag, e.g. \"3\".")
     return versions

@@ -27,7 +27,7 @@ from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import IdempotencyConflict, request_fingerprint
 from services.deals.domain.model import DomainError, parse_iso
 from services.deals.limits import RateLimited
-from shared.auth import current_principal, require_roles, roles_required
+from shared.auth import Principal, current_principal, require_roles, roles_required
 
 blp = Blueprint("deals", __name__, url_prefix="/v1/deals", description="Deal registrations")
 SUBMITTERS = ("partner", "marketplace", "sales")
@@ -134,7 +134,27 @@ class Deal(MethodView):
         principal = require_roles(*SUBMITTERS)
         return _act(deal_id, lambda: handlers.amend_deal(deal_id, changes, principal=principal,
                                                          uow=_deals().uow_factory(),
-                                                         if_match=request.headers.get("If-Match")))
+                                                         if_match=_if_match(deal_id, principal)))
+
+
+_NO_VERSION = '"-"'  # an ETag no registration ever has: the handler answers it with PreconditionFailed (412)
+
+
+def _if_match(deal_id: str, principal: Principal) -> str | None:
+    """If-Match as werkzeug parses it (lists, W/, quoting), reduced to the one ETag the handler compares under
+    the row lock: "*", the strong tag sent, or, for a list, the current ETag when the list names it. Weak tags
+    never match (RFC 9110 13.1.1: If-Match compares strongly). None when there is no If-Match (it is optional)."""
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        return "*"
+    strong = tags.as_set(include_weak=False)
+    if len(strong) <= 1:
+        return f'"{next(iter(strong))}"' if strong else _NO_VERSION
+    # A list: read which version is current (404 if it is not yours); the handler checks it again under the lock.
+    current = handlers.etag(handlers.get_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
+    return current if current.strip('"') in strong else _NO_VERSION
 
 
 @blp.route("/<deal_id>/withdraw", methods=["POST"])

@@ -187,6 +187,64 @@ def test_an_overlong_correlation_id_never_reaches_the_outbox(world):
     assert long_id not in stored
 
 
+# --- If-Match ------------------------------------------------------------------------------------------------
+
+def a_draft(world) -> tuple[str, str]:
+    created = world.catalog.post("/v1/listings", json=listing_body(), headers=bearer("admin"))
+    return created.json["id"], created.headers["ETag"]
+
+
+@pytest.mark.parametrize("if_match", ['"²"', '"١"', '"' + "9" * 5000 + '"', '"99999999999999999999999"',
+                                      'W/"1"', '"1x"', "", "garbage", '"'])
+def test_an_if_match_naming_no_current_listing_version_is_412(world, if_match):
+    listing_id, etag = a_draft(world)
+    assert etag == '"1"'
+    headers = {**bearer("admin"), "If-Match": if_match}
+    assert_problem(world.catalog.patch(f"/v1/listings/{listing_id}", json={"title": "x"}, headers=headers), 412)
+    assert_problem(world.catalog.post(f"/v1/listings/{listing_id}/publish", headers=headers), 412)
+
+
+@pytest.mark.parametrize("if_match", ['"1"', '"7", "1"', '"1","2"', ' "1" ', 'W/"1", "1"'])
+def test_an_if_match_list_holding_the_listing_version_applies(world, if_match):
+    listing_id, _ = a_draft(world)
+    response = world.catalog.patch(f"/v1/listings/{listing_id}", json={"title": "Changed"},
+                                   headers={**bearer("admin"), "If-Match": if_match})
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
+
+
+def a_deal(world) -> tuple[str, dict]:
+    who = bearer("partner", partner_id=f"p-{uuid.uuid4().hex[:8]}")
+    created = world.deals.post("/v1/deals", json=deal_fields([world.product]), headers=who)
+    assert created.status_code == 201 and created.headers["ETag"] == '"1"'
+    return created.headers["Location"], who
+
+
+@pytest.mark.parametrize("if_match", ['"²"', '"' + "9" * 5000 + '"', 'W/"1"', '"7", "8"', "", "garbage", '"'])
+def test_an_if_match_naming_no_current_deal_version_is_412(world, if_match):
+    url, who = a_deal(world)
+    assert_problem(world.deals.patch(url, json={"notes": "x"}, headers={**who, "If-Match": if_match}), 412)
+
+
+@pytest.mark.parametrize("if_match", ['"1"', '"7", "1"', '"1","2"', ' "1" ', 'W/"1", "1"', "*"])
+def test_an_if_match_list_holding_the_deal_version_applies(world, if_match):
+    url, who = a_deal(world)
+    response = world.deals.patch(url, json={"notes": "x"}, headers={**who, "If-Match": if_match})
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"', response.json
+
+
+def test_a_deal_patch_without_if_match_still_applies_as_documented(world):
+    url, who = a_deal(world)
+    assert world.deals.patch(url, json={"notes": "x"}, headers=who).status_code == 200
+
+
+def test_an_if_match_on_someone_elses_deal_is_404_not_412(world):
+    url, _ = a_deal(world)
+    intruder = bearer("partner", partner_id="intruder")
+    for if_match in ('"1"', '"7", "1"', '"7", "8"'):
+        assert_problem(world.deals.patch(url, json={"notes": "x"}, headers={**intruder, "If-Match": if_match}),
+                       404)
+
+
 # --- lone surrogates -----------------------------------------------------------------------------------------
 
 LONE_SURROGATES = [
