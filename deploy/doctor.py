@@ -510,6 +510,12 @@ def main(argv: list[str] | None = None) -> int:
     for check in report.checks:
         if not args.brief or (not check.ok and check in failing):
             print(check.line())
+    packages = [package for check in report.checks if not check.ok and not check.optional_note
+                and re.fullmatch(r"(sudo )?apt-get install -y [\w.+ -]+", check.fix)
+                for package in check.fix.split("install -y ", 1)[1].split()]
+    if len(packages) > 1:
+        print(f"\nall of these at once: {_apt(*dict.fromkeys(packages))}")
+    sys.stdout.flush()  # the verdict comes last, after the lines it refers to
     if failing:
         names = ", ".join(c.name for c in failing)
         print(f"doctor: make {gate} cannot work yet: {names}. Run the fix lines above; `make doctor` checks all.",
