@@ -68,6 +68,11 @@ def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored
                                   "shared_products": o.evidence["shared_products"]} for o in findings.inactive]}
     elif own_ignored:
         evidence = {"rule": "auto_resolve.own_duplicate", "effect": "ignored: the partner's own duplicate"}
+    if findings.weak:
+        # Ambiguous pairs are said, not hidden: the verdict names the weak signals for anyone who reads it.
+        evidence["weak_signals"] = [{"deal_id": o.other.deal_id, "score": o.score, "band": o.band,
+                                     "signals": o.evidence["signals"],
+                                     "shared_products": o.evidence["shared_products"]} for o in findings.weak]
     registration.clear(reason=reason, evidence=evidence)
 
 

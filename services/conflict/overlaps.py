@@ -52,6 +52,9 @@ class Findings:
     overlaps: list[OverlappingRegistration]
     # Withdrawn, expired, lost or rejected ones; filled only when no active registration overlaps.
     inactive: list[OverlappingRegistration]
+    # Active ones the matcher cannot call the same customer or a different one (the "review" band: the same name
+    # in another country, an unbacked one-letter slip). Recorded with the verdict; never a case on their own.
+    weak: list[OverlappingRegistration] = dataclasses.field(default_factory=list)
 
 
 def profile_of(registration: TrackedRegistration) -> CustomerProfile:
@@ -108,18 +111,19 @@ class OverlapDetector:
                 self.index.add(_indexed(other))  # committed by another process: this index should know it too
             else:
                 ended.append(other)
-        matches = self.index.find_matches(_indexed(registration))
+        matches = self.index.find_matches(_indexed(registration), min_band="review")
         current = uow.registrations.get_many(m.other_deal_id for m in matches)
-        overlaps = []
+        overlaps, weak = [], []
         for match in matches:
             other = current.get(match.other_deal_id)
             if other is None or not other.is_active:
                 self.index.remove(match.other_deal_id)  # stale: the database is the arbiter
                 continue
             evidence = _evidence(other.deal_id, registration.deal_id, match.match.to_evidence(), match.shared_products)
-            overlaps.append(OverlappingRegistration(other, evidence, match.match.band))
+            found = OverlappingRegistration(other, evidence, match.match.band)
+            (weak if match.match.band == "review" else overlaps).append(found)
         inactive = [] if overlaps else self._inactive_overlaps(registration, profile, ended)
-        return Findings(overlaps=overlaps, inactive=inactive)
+        return Findings(overlaps=overlaps, inactive=inactive, weak=weak)
 
     def remember(self, registration: TrackedRegistration) -> None:
         if registration.is_active:
@@ -139,7 +143,7 @@ class OverlapDetector:
             if not shared:
                 continue
             match = compare_customers(profile, profile_of(other))
-            if match.band != "none":
+            if match.band in ("possible", "clear"):
                 evidence = _evidence(other.deal_id, registration.deal_id, match.to_evidence(), shared)
                 found.append(OverlappingRegistration(other, evidence, match.band))
         return found

@@ -187,3 +187,16 @@ def test_an_amended_registration_is_judged_again_and_gets_one_new_verdict(db, de
         uow.commit()
     assert [event.type for _, event in uow.published] == ["case.opened"]
     assert db.registrations[amended["id"]].customer["name"] == "ACME Widgets GmbH"
+
+
+def test_an_ambiguous_pair_is_cleared_with_its_weak_signals_named_and_opens_no_case(db, detector):
+    """The same company name in two countries: the matcher cannot tell, so it says so instead of staying silent."""
+    product = unique("listing")
+    judge(deal(customer={"name": "Summit Engineering Ltd", "country": "GB"}, products=[product]), db=db,
+          detector=detector)
+    uow = judge(deal(channel="direct", customer={"name": "Summit Engineering Inc", "country": "US"},
+                     products=[product]), db=db, detector=detector)
+    [(_, verdict)] = uow.published
+    assert verdict.type == "registration.cleared"
+    [weak] = verdict.data["evidence"]["weak_signals"]
+    assert weak["band"] == "review" and weak["shared_products"] == [product] and 0 < weak["score"] < 0.5
