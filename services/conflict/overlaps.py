@@ -113,7 +113,8 @@ class OverlapDetector:
                 ended.append(other)
         matches = self.index.find_matches(_indexed(registration), min_band="review")
         current = uow.registrations.get_many(m.other_deal_id for m in matches)
-        overlaps, weak = [], []
+        overlaps: list[OverlappingRegistration] = []
+        weak: list[OverlappingRegistration] = []
         for match in matches:
             other = current.get(match.other_deal_id)
             if other is None or not other.is_active:
