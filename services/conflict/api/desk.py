@@ -1,6 +1,7 @@
 """Serves the channel desk's web page (/desk): plain HTML, CSS and JavaScript files, no build step.
 
-The page itself is public; every API call it makes carries the desk token the user signs in with.
+The page itself is public; every API call it makes carries the desk token the user signs in with. Its one
+library, Chart.js for the analytics view, is vendored under desk/vendor and served from here, never a CDN.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from shared.auth import allow_anonymous
 
 DESK_FILES = Path(__file__).resolve().parent.parent / "desk"
 ASSETS = frozenset({"desk.css", "desk.js"})
+VENDORED = frozenset({"chart.umd.min.js", "chart.js.LICENSE.txt"})
 
 desk = Blueprint("desk", __name__)
 
@@ -38,3 +40,11 @@ def asset(name: str):
     if name not in ASSETS:  # only the page's own files, never a path into the package
         abort(404)
     return send_from_directory(DESK_FILES, name, max_age=60)
+
+
+@desk.get("/desk/assets/vendor/<name>")
+@allow_anonymous
+def vendored(name: str):
+    if name not in VENDORED:
+        abort(404)
+    return send_from_directory(DESK_FILES / "vendor", name, max_age=3600)

@@ -1,10 +1,19 @@
-// The channel desk: queues, cases, evidence side by side, and claim / award / reject / dismiss.
+// The channel desk: queues, a paged list of cases with the chosen case beside it (or in its place on a narrow
+// screen), claim / award / reject / dismiss, and an analytics view drawn with the vendored Chart.js.
+// The open case lives in the URL (#case=<id>), so a link to it can be shared; j / k move through the list, c claims.
 // Every value shown comes from partners, so the page builds DOM nodes with textContent only (never innerHTML).
 "use strict";
 
 const TOKEN_KEY = "dealgate.desk.token";
 const REFRESH_MS = 15000;
-const state = { token: null, caseId: null, timer: null };
+const PAGE_SIZE = 50;
+const DONE = false; // a stream of cases with nothing left to read
+const state = {
+  token: null, timer: null, view: "cases", caseId: null, case: null,
+  // Cursor paging: `pages` holds where each page seen so far starts, per status stream; `after` where the next one does.
+  pages: [], after: null, items: [],
+  charts: {}, analyticsLoaded: false,
+};
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attributes = {}, ...children) {
@@ -56,6 +65,14 @@ function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "–";
 }
 
+function shortly(iso) {
+  return iso ? new Date(iso).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "–";
+}
+
+function percent(rate) {
+  return rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)} %`;
+}
+
 // Folded the way the matcher folds names: accents off, lower case, letters and digits only.
 function fold(word) {
   return word.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]/g, "");
@@ -67,12 +84,17 @@ function highlighted(text, tokens) {
   return el("span", {}, parts.map((part) => (tokens.has(fold(part)) ? el("mark", {}, part) : part)));
 }
 
+// A product as the case names it: {id, title} (title null until the catalog's listing is known), or a bare id.
+function product(entry) {
+  return typeof entry === "string" ? { id: entry, title: null } : entry;
+}
+
 // --- sign in -------------------------------------------------------------------------------------------
 
 async function signIn(token) {
   state.token = token.trim();
   try {
-    await call("GET", "/v1/queues");
+    await call("GET", "v1/queues");
   } catch (error) {
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -82,12 +104,13 @@ async function signIn(token) {
   sessionStorage.setItem(TOKEN_KEY, state.token);
   $("signin").hidden = true;
   $("signed-in").hidden = false;
-  $("desk").hidden = false;
+  $("views").hidden = false;
   $("who").textContent = describeToken(state.token);
   say("Signed in.");
-  await refresh();
+  state.pages = [firstPage()];
+  await route();
   clearInterval(state.timer);
-  state.timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS);
+  state.timer = setInterval(() => refresh({ timed: true }).catch(() => {}), REFRESH_MS);
 }
 
 function describeToken(token) {
@@ -101,29 +124,90 @@ function describeToken(token) {
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
-  state.token = null;
-  state.caseId = null;
+  Object.assign(state, { token: null, caseId: null, case: null, analyticsLoaded: false });
   clearInterval(state.timer);
   $("desk").hidden = true;
+  $("analytics").hidden = true;
+  $("views").hidden = true;
   $("signed-in").hidden = true;
   $("signin").hidden = false;
   $("token").value = "";
   say("Signed out.");
 }
 
-// --- queues and cases ----------------------------------------------------------------------------------
+// --- views and the URL -----------------------------------------------------------------------------------
+// #case=<id> opens a case, #analytics the analytics view, anything else the list.
 
-async function refresh() {
+async function route() {
+  if (!state.token) return;
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.has("analytics")) {
+    showView("analytics");
+    if (!state.analyticsLoaded) await loadAnalytics();
+    return;
+  }
+  const firstVisit = state.view !== "cases" || !state.items.length;
+  showView("cases");
+  if (firstVisit) await refreshList();
+  const caseId = hash.get("case");
+  if (caseId) await showCase(caseId);
+  else closeCase({ updateUrl: false });
+}
+
+function showView(view) {
+  state.view = view;
+  $("desk").hidden = view !== "cases";
+  $("analytics").hidden = view !== "analytics";
+  for (const [name, link] of [["cases", $("nav-cases")], ["analytics", $("nav-analytics")]]) {
+    if (name === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// Opening a case from the list adds a history entry (the browser's Back returns to the list); moving with
+// j / k replaces it, so that Back does not walk through every case passed on the way.
+function openCase(caseId, { replace = false } = {}) {
+  const hash = `#case=${encodeURIComponent(caseId)}`;
+  if (location.hash === hash) return showCase(caseId);
+  if (replace) {
+    history.replaceState(null, "", hash);
+    return showCase(caseId);
+  }
+  location.hash = hash; // hashchange -> route -> showCase
+  return Promise.resolve();
+}
+
+function closeCase({ updateUrl = true } = {}) {
+  state.caseId = null;
+  state.case = null;
+  $("case").hidden = true;
+  $("desk").classList.remove("with-case");
+  for (const row of $("cases").querySelectorAll("tbody tr.selected")) row.classList.remove("selected");
+  if (updateUrl && location.hash.startsWith("#case=")) history.pushState(null, "", "#cases");
+}
+
+// --- queues and the paged list of cases ------------------------------------------------------------------
+
+// The timer keeps the queues and cases current; analytics are redrawn when asked (Refresh, or Show).
+async function refresh({ timed = false } = {}) {
   try {
-    await Promise.all([loadQueues(), loadCases()]);
+    if (state.view === "analytics") {
+      if (!timed) await loadAnalytics();
+      return;
+    }
+    await refreshList();
     if (state.caseId) await showCase(state.caseId);
   } catch (error) {
     say(error.message, true);
   }
 }
 
+async function refreshList() {
+  await Promise.all([loadQueues(), loadPage()]);
+}
+
 async function loadQueues() {
-  const queues = await call("GET", "/v1/queues");
+  const queues = await call("GET", "v1/queues");
   const body = $("queues").querySelector("tbody");
   body.replaceChildren(...queues.map((queue) => el("tr", { "data-queue": queue.name, onclick: () => pickQueue(queue.name) },
     el("td", {}, queue.name), el("td", {}, queue.open), el("td", {}, queue.claimed),
@@ -137,53 +221,132 @@ async function loadQueues() {
 
 function pickQueue(name) {
   $("filter-queue").value = name;
-  loadCases().catch((error) => say(error.message, true));
+  filtersChanged();
 }
 
-async function loadCases() {
-  const queue = $("filter-queue").value;
+function filtersChanged() {
+  state.pages = [firstPage()];
+  loadPage().catch((error) => say(error.message, true));
+}
+
+// "not resolved" is two streams (open, claimed), each paged by its own cursor; "all" is one stream without a status.
+function firstPage() {
   const status = $("filter-status").value;
-  const statuses = status === "" ? ["open", "claimed"] : status === "all" ? [""] : [status];
-  const items = [];
-  for (const wanted of statuses) {
-    const query = new URLSearchParams({ limit: "200" });
+  const streams = status === "" ? ["open", "claimed"] : status === "all" ? ["*"] : [status];
+  return Object.fromEntries(streams.map((stream) => [stream, null]));
+}
+
+// One page of the streams merged in the API's order (by case id): read up to a page from each stream's cursor,
+// keep the first PAGE_SIZE, and move each stream's cursor only past the cases this page shows.
+async function fetchPage(start) {
+  const queue = $("filter-queue").value;
+  const lists = await Promise.all(Object.entries(start).map(async ([stream, cursor]) => {
+    if (cursor === DONE) return { stream, items: [], next: DONE };
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (queue) query.set("queue", queue);
-    if (wanted) query.set("status", wanted);
-    items.push(...(await call("GET", `/v1/cases?${query}`)).items);
+    if (stream !== "*") query.set("status", stream);
+    if (cursor) query.set("cursor", cursor);
+    const page = await call("GET", `v1/cases?${query}`);
+    return { stream, items: page.items, next: page.next_cursor || DONE };
+  }));
+  const merged = lists.flatMap((list) => list.items.map((item) => ({ item, stream: list.stream })))
+    .sort((a, b) => (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0))
+    .slice(0, PAGE_SIZE);
+  const after = {};
+  for (const list of lists) {
+    const shown = merged.filter((entry) => entry.stream === list.stream);
+    if (shown.length === list.items.length) after[list.stream] = list.next;
+    else after[list.stream] = shown.length ? shown[shown.length - 1].item.id : start[list.stream];
   }
-  items.sort((a, b) => (a.opened_at < b.opened_at ? 1 : -1));
+  return { items: merged.map((entry) => entry.item), after };
+}
+
+async function loadPage() {
+  const start = state.pages[state.pages.length - 1] || firstPage();
+  const { items, after } = await fetchPage(start);
+  state.items = items;
+  state.after = Object.values(after).some((cursor) => cursor !== DONE) ? after : null;
   const body = $("cases").querySelector("tbody");
-  body.replaceChildren(...items.map((c) => el("tr", { "data-case": c.id, class: c.id === state.caseId ? "selected" : "", onclick: () => showCase(c.id) },
-    el("td", {}, c.id.slice(0, 8)),
+  body.replaceChildren(...items.map((c) => el("tr", { "data-case": c.id, class: c.id === state.caseId ? "selected" : "", onclick: (event) => { if (!event.target.closest("a")) openCase(c.id); } },
+    el("td", {}, el("a", { href: `#case=${c.id}`, class: "case-ref", title: c.id }, c.id.slice(0, 8))),
     el("td", {}, (c.registrations[0] && c.registrations[0].customer.name) || "–"),
     el("td", {}, c.queue),
-    el("td", {}, el("span", { class: `badge ${c.priority}` }, c.priority)),
-    el("td", {}, c.status),
+    el("td", {}, c.status, " ", el("span", { class: `badge ${c.priority}` }, c.priority)),
     el("td", {}, c.registrations.map((r) => r.channel).join(" · ")),
-    el("td", {}, when(c.sla_due_at), " ", c.sla_breached ? el("span", { class: "badge breach" }, "SLA breached") : null))));
+    el("td", { title: when(c.sla_due_at) }, shortly(c.sla_due_at), " ", c.sla_breached ? el("span", { class: "badge breach" }, "breached") : null))));
   $("cases-empty").hidden = items.length > 0;
+  const number = state.pages.length;
+  const first = (number - 1) * PAGE_SIZE + 1;
+  $("page-info").textContent = items.length ? `Page ${number} · cases ${first}–${first + items.length - 1}` : `Page ${number}`;
+  $("prev-page").disabled = number <= 1;
+  $("next-page").disabled = !state.after;
+}
+
+async function nextPage() {
+  if (!state.after) return false;
+  state.pages.push(state.after);
+  await loadPage();
+  $("cases").scrollIntoView({ block: "nearest" });
+  return true;
+}
+
+async function previousPage() {
+  if (state.pages.length <= 1) return false;
+  state.pages.pop();
+  await loadPage();
+  return true;
+}
+
+// j / k: the next or previous case of the list, across pages.
+async function move(step) {
+  if (!state.items.length) return;
+  const index = state.items.findIndex((c) => c.id === state.caseId);
+  let target = index === -1 ? (step > 0 ? 0 : state.items.length - 1) : index + step;
+  if (target >= state.items.length) {
+    if (!(await nextPage())) return;
+    target = 0;
+  } else if (target < 0) {
+    if (!(await previousPage())) return;
+    target = state.items.length - 1;
+  }
+  await openCase(state.items[target].id, { replace: state.caseId !== null });
+  const row = $("cases").querySelector(`tbody tr[data-case="${CSS.escape(state.items[target].id)}"]`);
+  if (row) row.scrollIntoView({ block: "nearest" });
 }
 
 // --- one case ------------------------------------------------------------------------------------------
 
 async function showCase(caseId) {
-  const item = await call("GET", `/v1/cases/${encodeURIComponent(caseId)}`);
+  let item;
+  try {
+    item = await call("GET", `v1/cases/${encodeURIComponent(caseId)}`);
+  } catch (error) {
+    say(error.status === 404 ? `There is no case ${caseId}.` : error.message, true);
+    closeCase();
+    return;
+  }
   state.caseId = item.id;
+  state.case = item;
   for (const row of $("cases").querySelectorAll("tbody tr")) row.classList.toggle("selected", row.dataset.case === item.id);
+  $("desk").classList.add("with-case");
   $("case").hidden = false;
   $("case-title").textContent = `Case ${item.id}`;
+  $("case-link").href = `#case=${encodeURIComponent(item.id)}`;
   $("case").dataset.status = item.status;
 
   const facts = [["Status", item.status + (item.claimed_by ? ` by ${item.claimed_by}` : "")], ["Queue", item.queue],
     ["Priority", item.priority], ["Opened", when(item.opened_at)],
     ["SLA due", when(item.sla_due_at) + (item.sla_breached ? " (breached)" : "")], ["Rules version", item.rules_version ?? "–"]];
-  if (item.resolution) facts.push(["Decision", `${item.resolution.decision} by ${item.resolution.decided_by}: ${item.resolution.note}`]);
-  $("case-facts").replaceChildren(...facts.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+  if (item.resolution) {
+    const by = item.resolution.decided_by ? ` by ${item.resolution.decided_by}` : "";
+    facts.push(["Decision", `${item.resolution.decision}${by}: ${item.resolution.note}`]);
+  }
+  $("case-facts").replaceChildren(...facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))));
 
   const recommendation = item.recommendation;
   $("recommendation").hidden = !recommendation;
   if (recommendation) {
-    $("recommendation").replaceChildren(el("strong", {}, "Recommendation: "), `award ${recommendation.winner.slice(0, 8)} · `,
+    $("recommendation").replaceChildren(el("strong", {}, "Recommendation: "), `award ${member(item, recommendation.winner)} · `,
       recommendation.reason, el("span", { class: "muted" }, ` (rule ${recommendation.rule})`));
   }
 
@@ -196,6 +359,23 @@ async function showCase(caseId) {
   $("claim").disabled = !open || item.status === "claimed";
   $("reject-all").disabled = !open;
   $("dismiss").disabled = !open;
+  // On a narrow screen the case takes the list's place: start reading it from its top.
+  if (getComputedStyle($("list-pane")).display === "none") $("case").scrollIntoView({ block: "start" });
+}
+
+// "reseller acme-1234" (or "direct") for a deal id of the case: its channel and partner say more than an id.
+function member(item, dealId) {
+  const r = item && item.registrations.find((x) => x.deal_id === dealId);
+  if (!r) return String(dealId).slice(0, 8);
+  return r.partner_id === r.channel ? r.channel : `${r.channel} ${r.partner_id}`;
+}
+
+function productTitles(item) {
+  const titles = new Map();
+  for (const r of item.registrations) {
+    for (const p of (r.products || []).map(product)) if (p.title) titles.set(p.id, p.title);
+  }
+  return titles;
 }
 
 function evidenceMarks(evidence) {
@@ -226,15 +406,20 @@ function registrationCard(registration, item, marked, open) {
   const domainMatches = customer.domain && [...marked.domains].some((d) => customer.domain.toLowerCase().includes(d));
   const markIf = (value, hit) => (value ? (hit ? el("mark", {}, value) : value) : "–");
   const field = (term, value) => [el("dt", {}, term), el("dd", {}, value)];
+  const products = (registration.products || []).map(product).flatMap((p, i) => {
+    const name = p.title || p.id;
+    return [i ? ", " : "", marked.products.has(p.id) ? el("mark", { title: p.id }, name) : el("span", { title: p.id }, name)];
+  });
   return el("article", { class: `registration${recommended ? " recommended" : ""}${winner ? " winner" : ""}`, "data-deal": registration.deal_id },
-    el("h4", {}, `${registration.channel} · ${registration.partner_id}`),
+    el("h4", {}, `${registration.channel} · ${registration.partner_id}`,
+      registration.status ? el("span", { class: `badge deal-status ${registration.status}`, "data-status": registration.status }, registration.status) : null),
     el("dl", {},
       field("Customer", highlighted(customer.name, marked.tokens)),
       field("Domain", markIf(customer.domain, domainMatches)),
       field("Country", customer.country || "–"),
       field("Tax id", markIf(customer.tax_id, customer.tax_id && marked.identifiers.has(fold(customer.tax_id)))),
       field("DUNS", markIf(customer.duns, customer.duns && marked.identifiers.has(fold(customer.duns)))),
-      field("Products", el("span", {}, (registration.products || []).flatMap((p, i) => [i ? ", " : "", marked.products.has(p) ? el("mark", {}, p) : p]))),
+      field("Products", el("span", { class: "products" }, products)),
       field("Amount", `${registration.amount.amount} ${registration.amount.currency}`),
       field("Submitted", when(registration.submitted_at)),
       field("Deal", registration.deal_id)),
@@ -247,6 +432,7 @@ function evidenceBlock(pair, item) {
     const r = item.registrations.find((x) => x.deal_id === dealId);
     return r ? `${r.channel} ${dealId.slice(0, 8)}` : dealId.slice(0, 8);
   };
+  const titles = productTitles(item);
   const lines = (pair.signals || []).map((signal) => {
     const weight = signal.weight !== undefined ? ` (${signal.weight > 0 ? "+" : ""}${signal.weight})` : "";
     switch (signal.kind) {
@@ -264,7 +450,7 @@ function evidenceBlock(pair, item) {
   return el("div", { class: "pair" },
     el("strong", {}, `${label(pair.deal_ids[0])} ↔ ${label(pair.deal_ids[1])}`), " ",
     el("span", { class: `badge ${pair.band}` }, `${pair.band} · score ${pair.score}`),
-    " · shared products: ", (pair.shared_products || []).flatMap((p, i) => [i ? ", " : "", el("mark", {}, p)]),
+    " · shared products: ", (pair.shared_products || []).flatMap((p, i) => [i ? ", " : "", el("mark", { title: p }, titles.get(p) || p)]),
     el("ul", {}, lines));
 }
 
@@ -278,9 +464,9 @@ async function decide(decision, winner) {
   const body = { decision, note };
   if (winner) body.winner = winner;
   try {
-    await call("POST", `/v1/cases/${encodeURIComponent(state.caseId)}/resolve`, body);
+    await call("POST", `v1/cases/${encodeURIComponent(state.caseId)}/resolve`, body);
     $("note").value = "";
-    say(decision === "award" ? `Awarded to ${winner.slice(0, 8)}; the others are rejected.` : `Case resolved: ${decision.replace("_", " ")}.`);
+    say(decision === "award" ? `Awarded to ${member(state.case, winner)}; the others are rejected.` : `Case resolved: ${decision.replace("_", " ")}.`);
     await refresh();
   } catch (error) {
     say(error.message, true);
@@ -288,8 +474,9 @@ async function decide(decision, winner) {
 }
 
 async function claim() {
+  if (!state.caseId || $("claim").disabled) return;
   try {
-    await call("POST", `/v1/cases/${encodeURIComponent(state.caseId)}/claim`);
+    await call("POST", `v1/cases/${encodeURIComponent(state.caseId)}/claim`);
     say("Claimed.");
     await refresh();
   } catch (error) {
@@ -297,15 +484,151 @@ async function claim() {
   }
 }
 
+function onKey(event) {
+  if (!state.token || state.view !== "cases" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest && event.target.closest("input, textarea, select")) return;
+  const actions = { j: () => move(1), k: () => move(-1), c: () => claim(), Escape: () => closeCase() };
+  const action = actions[event.key];
+  if (!action) return;
+  event.preventDefault();
+  Promise.resolve(action()).catch((error) => say(error.message, true));
+}
+
+// --- analytics -------------------------------------------------------------------------------------------
+
+const CHANNEL_COLOURS = { reseller: "#2457c5", distributor: "#7a5af5", msp: "#0e9384", marketplace: "#dc6803", direct: "#c01048" };
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+async function loadAnalytics() {
+  if (!$("an-from").value || !$("an-to").value) {
+    const today = new Date();
+    $("an-to").value = isoDay(today);
+    $("an-from").value = isoDay(new Date(today.getTime() - 90 * 86400000));
+  }
+  const query = new URLSearchParams({ from: $("an-from").value, to: $("an-to").value });
+  if ($("an-region").value) query.set("region", $("an-region").value);
+  $("analytics").dataset.loaded = "false";
+  let answer;
+  try {
+    answer = await call("GET", `v1/analytics?${query}`);
+  } catch (error) {
+    say(`Analytics: ${error.message}`, true);
+    return;
+  }
+  state.analyticsLoaded = true;
+  $("an-window").textContent = `${when(answer.from)} – ${when(answer.to)}${answer.region ? ` · ${answer.region}` : ""}`;
+  drawTiles(answer);
+  if (typeof Chart === "undefined") {
+    say("The charting library did not load; the figures are in the tiles and the partner table.", true);
+  } else {
+    drawPairs(answer.conflicts.by_channel_pair);
+    drawDecisions(answer.decisions.over_time);
+    drawSla(answer.sla.by_queue);
+    drawChannels(answer.registrations.by_channel, answer.decisions.awards_by_channel);
+  }
+  drawPartners(answer.partners);
+  $("analytics").dataset.loaded = "true";
+}
+
+function drawTiles(answer) {
+  const spread = answer.decisions.time_to_decision_s;
+  const tiles = [["Registrations", answer.registrations.total], ["Cases", answer.conflicts.cases],
+    ["Time to decision p50", age(spread.p50)], ["p90", age(spread.p90)], ["Longest", age(spread.max)],
+    ["SLA met", answer.sla.met], ["SLA breached", answer.sla.breached], ["Breach rate", percent(answer.sla.breach_rate)]];
+  $("an-tiles").replaceChildren(...tiles.map(([label, value]) => el("div", { class: "tile" }, el("span", { class: "tile-value" }, value), el("span", { class: "muted" }, label))));
+}
+
+// One chart per canvas: the old one goes before a new one is drawn. The canvas says in words what it shows.
+function chart(id, config, summary, points) {
+  if (state.charts[id]) state.charts[id].destroy();
+  const canvas = $(id);
+  canvas.setAttribute("aria-label", summary);
+  canvas.dataset.points = String(points);
+  const base = { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: "bottom" } } };
+  state.charts[id] = new Chart(canvas, { ...config, options: { ...base, ...config.options, plugins: { ...base.plugins, ...(config.options || {}).plugins } } });
+}
+
+function drawPairs(pairs) {
+  const labels = pairs.map((p) => p.pair.join(" / "));
+  chart("chart-pairs", {
+    type: "bar",
+    data: { labels, datasets: [{ label: "conflict rate (%)", data: pairs.map((p) => (p.rate === null ? null : +(p.rate * 100).toFixed(2))), backgroundColor: "#2457c5" }] },
+    options: {
+      indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: "% of the pair's registrations" } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { afterLabel: (context) => `${pairs[context.dataIndex].cases} cases / ${pairs[context.dataIndex].registrations} registrations` } } },
+    },
+  }, pairs.length ? pairs.map((p) => `${p.pair.join(" / ")} ${percent(p.rate)}`).join("; ") : "No channel conflicts in this window.", pairs.length);
+}
+
+function drawDecisions(days) {
+  const hours = (seconds) => (seconds === null ? null : +(seconds / 3600).toFixed(2));
+  chart("chart-decisions", {
+    type: "line",
+    data: {
+      labels: days.map((d) => d.date),
+      datasets: [
+        { label: "median (h)", data: days.map((d) => hours(d.p50)), borderColor: "#2457c5", backgroundColor: "#2457c5" },
+        { label: "90th percentile (h)", data: days.map((d) => hours(d.p90)), borderColor: "#dc6803", backgroundColor: "#dc6803" },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true, title: { display: true, text: "hours" } } } },
+  }, days.length ? days.map((d) => `${d.date}: ${d.decisions} decisions, median ${age(d.p50)}`).join("; ") : "No decisions in this window.", days.length);
+}
+
+function drawSla(queues) {
+  chart("chart-sla", {
+    type: "bar",
+    data: {
+      labels: queues.map((q) => q.queue),
+      datasets: [
+        { label: "met", data: queues.map((q) => q.met), backgroundColor: "#067647" },
+        { label: "breached", data: queues.map((q) => q.breached), backgroundColor: "#b42318" },
+        { label: "pending", data: queues.map((q) => q.pending), backgroundColor: "#98a2b3" },
+      ],
+    },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+  }, queues.length ? queues.map((q) => `${q.queue}: ${q.breached} breached, ${q.met} met`).join("; ") : "No cases in this window.", queues.length);
+}
+
+function drawChannels(registrations, awards) {
+  const channels = [...new Set([...Object.keys(registrations), ...Object.keys(awards)])];
+  chart("chart-channels", {
+    type: "bar",
+    data: {
+      labels: channels,
+      datasets: [
+        { label: "registrations", data: channels.map((c) => registrations[c] || 0), backgroundColor: channels.map((c) => CHANNEL_COLOURS[c] || "#667085") },
+        { label: "awards won", data: channels.map((c) => awards[c] || 0), backgroundColor: "#fdb022" },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  }, channels.map((c) => `${c}: ${registrations[c] || 0} registrations, ${awards[c] || 0} awards`).join("; ") || "No registrations in this window.", channels.length);
+}
+
+function drawPartners(partners) {
+  $("an-partners").querySelector("tbody").replaceChildren(...partners.map((p) => el("tr", { "data-partner": p.partner_id },
+    el("td", {}, p.partner_id), el("td", {}, p.channel), el("td", {}, p.registrations), el("td", {}, p.conflicts),
+    el("td", {}, percent(p.conflict_rate)), el("td", {}, p.awards), el("td", {}, percent(p.award_rate)))));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("signin").addEventListener("submit", (event) => { event.preventDefault(); signIn($("token").value); });
   $("signout").addEventListener("click", signOut);
   $("refresh").addEventListener("click", () => refresh());
-  $("filter-queue").addEventListener("change", () => loadCases().catch((error) => say(error.message, true)));
-  $("filter-status").addEventListener("change", () => loadCases().catch((error) => say(error.message, true)));
+  $("filter-queue").addEventListener("change", filtersChanged);
+  $("filter-status").addEventListener("change", filtersChanged);
+  $("prev-page").addEventListener("click", () => previousPage().catch((error) => say(error.message, true)));
+  $("next-page").addEventListener("click", () => nextPage().catch((error) => say(error.message, true)));
+  $("back").addEventListener("click", () => closeCase());
   $("claim").addEventListener("click", claim);
   $("reject-all").addEventListener("click", () => decide("reject_all"));
   $("dismiss").addEventListener("click", () => decide("dismiss"));
+  $("analytics-filters").addEventListener("submit", (event) => { event.preventDefault(); loadAnalytics(); });
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("hashchange", () => route().catch((error) => say(error.message, true)));
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
 });

@@ -150,3 +150,15 @@ def test_gauges_are_computed_once_per_cache_period():
 
 def test_a_scrape_while_the_database_is_away_leaves_the_gauges_out():
     assert list(AnalyticsGauges(BrokenSource()).collect()) == []
+
+
+def test_the_desk_page_loads_its_charting_library_from_the_app_itself(client):
+    page = client.get("/desk").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert "desk/assets/vendor/chart.umd.min.js" in scripts
+    assert not [s for s in scripts if "//" in s or s.startswith("/")], "relative URLs into the app, no CDN"
+    library = client.get("/desk/assets/vendor/chart.umd.min.js")
+    assert library.status_code == 200 and library.mimetype in ("text/javascript", "application/javascript")
+    assert b"Chart.js v4" in library.data[:200]
+    assert b"MIT License" in client.get("/desk/assets/vendor/chart.js.LICENSE.txt").data
+    assert client.get("/desk/assets/vendor/README.txt").status_code == 404, "only the files it means to serve"
