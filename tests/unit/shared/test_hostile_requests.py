@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.catalog.app import create_app as create_catalog_app
 from services.catalog.bootstrap import MIGRATIONS as CATALOG_MIGRATIONS
@@ -336,3 +338,123 @@ def test_the_catalog_answers_503_with_retry_after_while_its_database_is_unreacha
     assert response.headers["Retry-After"] == "1" and "Retry" in problem["detail"]
     assert response.headers["X-Correlation-ID"]
 
+
+# --- arbitrary JSON at every write endpoint ------------------------------------------------------------------
+
+def _text(min_size: int = 0, max_size: int = 40) -> st.SearchStrategy[str]:
+    # Any code point, lone surrogates included (st.characters leaves category Cs out unless told otherwise).
+    return st.text(st.characters(exclude_categories=()), min_size=min_size, max_size=max_size)
+
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(),
+    st.integers(), st.integers(min_value=-(10 ** 4000), max_value=10 ** 4000),
+    st.floats(allow_nan=True, allow_infinity=True), st.floats(min_value=-1e308, max_value=1e308),
+    _text(), st.sampled_from(["", " ", "1000.00", "2030-01-01", "USD", "GB", "dismiss", "award", "won", "*"]),
+    st.integers(min_value=0, max_value=300_000).map(lambda n: "x" * n),
+    st.integers(min_value=1, max_value=2_000).map(lambda n: "\ud800" * n),
+)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=6),
+                               st.dictionaries(st.one_of(_text(max_size=12),
+                                                         st.sampled_from(["title", "customer", "name", "products",
+                                                                          "amount", "offers", "note", "decision",
+                                                                          "winner", "outcome", "notes"])),
+                                               children, max_size=6)),
+    max_leaves=30)
+
+
+def _encoded(value) -> st.SearchStrategy[bytes]:
+    ascii_text = json.dumps(value)  # lone surrogates become \\udxxx escapes; NaN and Infinity stay bare words
+    raw_text = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")  # and here CESU-8 bytes
+    return st.sampled_from([ascii_text.encode(), raw_text])
+
+
+def _deep(draw) -> bytes:
+    depth = draw(st.sampled_from([33, 64, 900, 1_000, 3_000, 50_000, 200_000]))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}"), ('{"customer":', "}"), ("[1,", "]")]))
+    balanced = draw(st.booleans())
+    return (opener * depth + "0" + closer * (depth if balanced else depth // 2)).encode()
+
+
+@st.composite
+def bodies(draw, sample: dict | None) -> bytes:
+    kind = draw(st.sampled_from(["arbitrary", "arbitrary", "shaped", "shaped", "deep", "bytes"]))
+    if kind == "deep":
+        return _deep(draw)
+    if kind == "bytes":
+        return draw(st.binary(max_size=64))
+    value = draw(JSON_VALUES)
+    if kind == "shaped" and sample:  # a valid body with one field, at any depth, replaced by arbitrary JSON
+        shaped = json.loads(json.dumps(sample))
+        target = shaped
+        while True:
+            key = draw(st.sampled_from(sorted(target)))
+            if isinstance(target[key], dict) and target[key] and draw(st.booleans()):
+                target = target[key]
+                continue
+            target[key] = value
+            break
+        value = shaped
+    return draw(_encoded(value))
+
+
+WRITERS = {"catalog": ["admin"], "deals": ["partner", "sales", "marketplace"], "conflict": ["desk", "admin"]}
+ROLES = ["admin", "desk", "sales", "partner", "marketplace"]
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=80)
+
+
+def write_endpoints(world: World) -> list[tuple[str, str, str, dict | None]]:
+    """(service, method, path, a valid body) for every POST/PUT/PATCH rule of the three apps."""
+    samples = {
+        "/v1/listings": listing_body(), "/v1/listings/<listing_id>": {"title": "x"},
+        "/v1/deals": deal_fields([world.product]), "/v1/deals/<deal_id>": {"notes": "x"},
+        "/v1/deals/check": {"customer": {"name": "Acme Ltd", "country": "GB"}, "products": [world.product]},
+        "/v1/deals/<deal_id>/close": {"outcome": "won"},
+        "/v1/cases/<case_id>/resolve": {"decision": "dismiss", "note": "x"},
+    }
+    ids = {"listing_id": world.listing_id, "deal_id": world.deal_id, "case_id": world.case_id}
+    endpoints = []
+    for service in ("catalog", "deals", "conflict"):
+        for rule in world.client(service).application.url_map.iter_rules():
+            for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH"}):
+                path = rule.rule
+                for name in rule.arguments:
+                    path = path.replace(f"<{name}>", ids[name])
+                endpoints.append((service, method, path, samples.get(rule.rule)))
+    return endpoints
+
+
+def test_every_write_endpoint_is_known_to_the_fuzzer(world):
+    endpoints = write_endpoints(world)
+    assert len(endpoints) >= 10 and {service for service, *_ in endpoints} == {"catalog", "deals", "conflict"}
+
+
+@st.composite
+def hostile_requests(draw, world: World):
+    service, method, path, sample = draw(st.sampled_from(write_endpoints(world)))
+    # Mostly a token the endpoint accepts (the partner one owns the world's deal), so bodies reach the views.
+    role = draw(st.sampled_from([*WRITERS[service] * 3, None, "garbage", *ROLES]))
+    headers = {} if role is None else {"Authorization": "Bearer not-a-token"} if role == "garbage" else bearer(role)
+    headers["Content-Type"] = draw(st.sampled_from(["application/json"] * 8 + ["application/problem+json",
+                                                                               "text/plain"]))
+    if draw(st.booleans()):
+        headers["If-Match"] = draw(st.one_of(HEADER_TEXT, st.sampled_from(['"1"', '"1", "2"', 'W/"1"', "*", '"²"'])))
+    if draw(st.booleans()):
+        headers["X-Correlation-ID"] = draw(HEADER_TEXT)
+    return service, method, path, headers, draw(bodies(sample))
+
+
+def test_arbitrary_json_at_every_write_endpoint_never_gets_a_5xx(world):
+    @settings(max_examples=400, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(hostile_requests(world))
+    def check(request):
+        service, method, path, headers, body = request
+        response = world.client(service).open(path, method=method, headers=headers, data=body)
+        assert response.status_code < 500, (service, method, path, headers, body[:300], response.get_data()[:300])
+        if response.status_code >= 400:
+            assert response.mimetype == "application/problem+json"
+
+    check()
