@@ -14,12 +14,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from services.conflict.domain.model import DECISIONS, iso, parse_iso, utcnow
-
-# The one place analytics learns a customer's region (the routing rules use the same mapping).
-from services.conflict.domain.regions import COUNTRY_REGION, DEFAULT_REGION, region_of
 from shared.auth import CHANNELS
 
-REGIONS = tuple(sorted({*COUNTRY_REGION.values(), DEFAULT_REGION}))
+# The one place analytics learns a customer's region (the routing rules and deals use the same mapping).
+from shared.reference import REGIONS as SALES_REGIONS
+from shared.reference import region_of
+
+REGIONS = tuple(sorted(SALES_REGIONS))
 DEFAULT_WINDOW = dt.timedelta(days=90)
 MAX_WINDOW_YEARS = 2
 # What a window may name: far enough either way for any real question, and clear of datetime's own limits.
@@ -56,7 +57,7 @@ class CaseRow:
     resolution: dict[str, Any] | None
 
     @property
-    def region(self) -> str:
+    def region(self) -> str | None:
         """The region the rules route the case by: its first registration's customer country."""
         first = self.registrations[0] if self.registrations else {}
         return region_of((first.get("customer") or {}).get("country"))
@@ -109,7 +110,8 @@ def summarise(facts: Facts, *, start: dt.datetime, end: dt.datetime, region: str
     by_region: Counter[str] = Counter()
     for group in groups:
         by_channel[group.channel] += group.registrations
-        by_region[region_of(group.country)] += group.registrations
+        if customer_region := region_of(group.country):  # none for a country outside ISO 3166-1
+            by_region[customer_region] += group.registrations
     pairs = _conflicts_by_channel_pair(standing, by_channel)
     return {
         "from": iso(start), "to": iso(end), "region": region,

@@ -6,8 +6,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.catalog.domain.currencies import ISO_4217
-from services.catalog.domain.model import CHANNELS, REGIONS, STATUSES
+from services.catalog.domain.model import CHANNELS, STATUSES
+from shared.reference import REGIONS, is_price_currency
 
 PRICING_MODELS = ("flat", "per_unit", "subscription")
 _DECIMAL = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
@@ -43,7 +43,7 @@ class Text(fields.String):
 
 
 def _currency(code: str) -> None:
-    if code not in ISO_4217:
+    if not is_price_currency(code):
         raise ValidationError("Use an ISO 4217 currency code such as USD, EUR or JPY.")
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from shared.clock import iso, parse_iso, utcnow
 
 CHANNELS = ("reseller", "distributor", "msp", "marketplace", "direct")
-REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 STATUSES = ("draft", "published", "retired")
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.conflict.domain.regions import region_of
 from services.conflict.domain.sla import WEEKDAYS, BusinessCalendar
+from shared.reference import region_of
 
 PARTNER_CHANNELS = ("reseller", "distributor", "msp")
 CHANNEL_CLASSES = ("partner", "any", "marketplace", "direct") + PARTNER_CHANNELS
@@ -41,7 +41,8 @@ class CaseFacts:
         return (self.registrations[0]["customer"].get("country") or "").upper()
 
     @property
-    def region(self) -> str:
+    def region(self) -> str | None:
+        """None for a country with no sales region: then no `region` condition holds, and later rules decide."""
         return region_of(self.country)
 
     @property

@@ -9,9 +9,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.model import EDITABLE_FIELDS, STATUSES
-from services.deals.domain.reference import CURRENCIES, REGION_OF_COUNTRY
 from services.deals.identity import InvalidDomain, customer_keys, registrable_domain
 from shared.auth import CHANNELS
+from shared.reference import is_country, is_price_currency
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
@@ -87,7 +87,7 @@ class CustomerSchema(Schema):
 
     @validates("country")
     def country_is_iso(self, value, **_):
-        if value.strip().upper() not in REGION_OF_COUNTRY:
+        if not is_country(value.strip().upper()):
             raise ValidationError("Use an ISO 3166-1 alpha-2 country code, such as GB or US.")
 
     @validates("tax_id")
@@ -127,7 +127,7 @@ class MoneySchema(Schema):
 
     @validates("currency")
     def currency_is_iso(self, value, **_):
-        if value.strip().upper() not in CURRENCIES:
+        if not is_price_currency(value.strip().upper()):
             raise ValidationError("Use an ISO 4217 currency code, such as USD or EUR.")
 
     @post_load

@@ -3,7 +3,6 @@ import datetime as dt
 
 import pytest
 
-from services.conflict.domain.regions import region_of
 from services.conflict.domain.rules import CaseFacts, RulesError, RulesOfEngagement
 from services.conflict.settings import DEFAULT_RULES_FILE
 from tests.unit.conflict.builders import MONDAY_10AM, RULES, rules_from, unique
@@ -141,9 +140,18 @@ def test_an_unreadable_rules_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("country, region", [("US", "NA"), ("br", "LATAM"), ("JP", "APAC"), ("DE", "EMEA"),
-                                             ("ZA", "EMEA"), ("", "EMEA")])
-def test_countries_map_to_sales_regions(country, region):
-    assert region_of(country) == region
+                                             ("ZA", "EMEA"), ("PR", "LATAM"), ("KZ", "APAC"), ("", None)])
+def test_cases_route_by_the_sales_region_of_the_customer_country(country, region):
+    assert CaseFacts(registrations=(registration("reseller", country=country),)).region == region
+
+
+def test_a_country_without_a_region_meets_no_region_condition():
+    rules = RulesOfEngagement.from_dict({"version": 1, "rules": [
+        {"id": "apac", "when": {"region": ["APAC"]}, "then": {"queue": "apac"}},
+        {"id": "emea", "when": {"region": ["EMEA"]}, "then": {"queue": "emea"}}]})
+    kosovo = (registration("reseller", country="XK"), registration("direct", country="XK"))  # no ISO 3166-1 code
+    assert CaseFacts(kosovo).region is None
+    assert route(*kosovo, rules=rules).queue == "general"
 
 
 def test_rules_are_plain_data():
