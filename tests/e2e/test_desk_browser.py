@@ -44,7 +44,8 @@ def test_the_desk_claims_and_awards_a_case_in_the_browser(api, browser_page, tmp
     page.click("#signin button[type=submit]")
     page.wait_for_selector("#queues tbody tr")
     page.select_option("#filter-queue", "partner-vs-direct")
-    page.click(f"#cases tr[data-case='{case_id}']")
+    # The queue may hold more than a page of cases by now: open this one by its link, as a colleague would share it.
+    page.goto(f"{api.stack.url('conflict')}/desk#case={case_id}")
     page.wait_for_selector(f"#registrations article[data-deal='{first_id}']")
     assert page.locator("#registrations mark").count() >= 2, "the shared name tokens and domain are highlighted"
     assert "shared products" in page.inner_text("#evidence")

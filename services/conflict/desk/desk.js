@@ -12,7 +12,7 @@ const state = {
   token: null, timer: null, view: "cases", caseId: null, case: null,
   // Cursor paging: `pages` holds where each page seen so far starts, per status stream; `after` where the next one does.
   pages: [], after: null, items: [],
-  charts: {}, analyticsLoaded: false,
+  charts: {}, analyticsLoaded: false, keys: Promise.resolve(),
 };
 const $ = (id) => document.getElementById(id);
 
@@ -173,7 +173,7 @@ function openCase(caseId, { replace = false } = {}) {
     history.replaceState(null, "", hash);
     return showCase(caseId);
   }
-  location.hash = hash; // hashchange -> route -> showCase
+  location.hash = hash; // popstate -> route -> showCase
   return Promise.resolve();
 }
 
@@ -491,7 +491,8 @@ function onKey(event) {
   const action = actions[event.key];
   if (!action) return;
   event.preventDefault();
-  Promise.resolve(action()).catch((error) => say(error.message, true));
+  // One key after the other: a second j pressed while the first one's case loads moves on from that case.
+  state.keys = state.keys.then(action).catch((error) => say(error.message, true));
 }
 
 // --- analytics -------------------------------------------------------------------------------------------
@@ -545,10 +546,10 @@ function drawTiles(answer) {
 function chart(id, config, summary, points) {
   if (state.charts[id]) state.charts[id].destroy();
   const canvas = $(id);
-  canvas.setAttribute("aria-label", summary);
-  canvas.dataset.points = String(points);
   const base = { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: "bottom" } } };
   state.charts[id] = new Chart(canvas, { ...config, options: { ...base, ...config.options, plugins: { ...base.plugins, ...(config.options || {}).plugins } } });
+  canvas.setAttribute("aria-label", summary);
+  canvas.dataset.points = String(points);
 }
 
 function drawPairs(pairs) {
@@ -563,18 +564,28 @@ function drawPairs(pairs) {
   }, pairs.length ? pairs.map((p) => `${p.pair.join(" / ")} ${percent(p.rate)}`).join("; ") : "No channel conflicts in this window.", pairs.length);
 }
 
+// Times in the unit that suits the longest of them: seconds, minutes, hours or days.
+function timeUnit(seconds) {
+  const longest = Math.max(0, ...seconds.filter((s) => s !== null));
+  if (longest < 120) return { name: "seconds", short: "s", size: 1 };
+  if (longest < 7200) return { name: "minutes", short: "min", size: 60 };
+  if (longest < 172800) return { name: "hours", short: "h", size: 3600 };
+  return { name: "days", short: "d", size: 86400 };
+}
+
 function drawDecisions(days) {
-  const hours = (seconds) => (seconds === null ? null : +(seconds / 3600).toFixed(2));
+  const unit = timeUnit(days.map((d) => d.p90));
+  const scaled = (seconds) => (seconds === null ? null : +(seconds / unit.size).toFixed(2));
   chart("chart-decisions", {
     type: "line",
     data: {
       labels: days.map((d) => d.date),
       datasets: [
-        { label: "median (h)", data: days.map((d) => hours(d.p50)), borderColor: "#2457c5", backgroundColor: "#2457c5" },
-        { label: "90th percentile (h)", data: days.map((d) => hours(d.p90)), borderColor: "#dc6803", backgroundColor: "#dc6803" },
+        { label: `median (${unit.short})`, data: days.map((d) => scaled(d.p50)), borderColor: "#2457c5", backgroundColor: "#2457c5" },
+        { label: `90th percentile (${unit.short})`, data: days.map((d) => scaled(d.p90)), borderColor: "#dc6803", backgroundColor: "#dc6803" },
       ],
     },
-    options: { scales: { y: { beginAtZero: true, title: { display: true, text: "hours" } } } },
+    options: { scales: { y: { beginAtZero: true, title: { display: true, text: unit.name } } } },
   }, days.length ? days.map((d) => `${d.date}: ${d.decisions} decisions, median ${age(d.p50)}`).join("; ") : "No decisions in this window.", days.length);
 }
 
@@ -628,7 +639,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("dismiss").addEventListener("click", () => decide("dismiss"));
   $("analytics-filters").addEventListener("submit", (event) => { event.preventDefault(); loadAnalytics(); });
   document.addEventListener("keydown", onKey);
-  window.addEventListener("hashchange", () => route().catch((error) => say(error.message, true)));
+  // popstate, not hashchange: it comes with every move to another #fragment and with Back / Forward between
+  // entries the page pushed itself (closing a case), which hashchange may not.
+  window.addEventListener("popstate", () => route().catch((error) => say(error.message, true)));
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
 });
