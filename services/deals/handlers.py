@@ -12,10 +12,10 @@ from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import judge
 from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
 from services.deals.domain.policy import DealPolicy
-from services.deals.identity import customer_keys, strong_match
 from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
+from shared.identity import customer_keys, strong_match
 from shared.reference import region_of
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
@@ -107,7 +107,8 @@ def _check_products(product_ids: list[str], *, principal: Principal, customer: d
     """Each product must be published and have an offer for the caller's channel and the customer's region."""
     known = uow.catalog.get_many(product_ids)
     region = region_of(customer["country"])
-    domain = customer_domain or customer.get("domain_normalised") or customer_keys(customer)["domain"]
+    # The customer key, not domain_normalised: a free-mail domain names no customer, so no private offer is to it.
+    domain = customer_domain or customer_keys(customer)["domain"]
     errors: dict[str, list[str]] = {}
     for index, product_id in enumerate(product_ids):
         listing = known.get(product_id)

@@ -7,7 +7,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .domains import domain_label
+from shared.identity import domain_label, tax_id_core
+from shared.identity.vocabulary import GENERIC_WORDS
+
 from .scoring import (
     CLEAR_THRESHOLD,
     GENERIC_WORD_WEIGHT,
@@ -22,9 +24,7 @@ from .scoring import (
     features_of,
     initials,
     logistic,
-    tax_id_core,
 )
-from .vocabulary import GENERIC_WORDS
 
 # A name key shared by more registrations than this says too little to be worth scoring them all
 # (e.g. "tok:bank" at a million registrations); rarer keys and token pairs carry the search instead.

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz.distance import OSA
 
-from .domains import domain_label, host_of, is_free_mail, registrable_domain
-from .names import legal_form_words, normalise_name
-from .vocabulary import ABBREVIATIONS, DESIGNATOR_WORDS, GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
+from shared.identity import (
+    domain_label,
+    host_of,
+    is_free_mail,
+    legal_form_words,
+    normalise_duns,
+    normalise_name,
+    normalise_tax_id,
+    registrable_domain,
+    same_tax_id,
+)
+from shared.identity.vocabulary import ABBREVIATIONS, GENERIC_WORDS, ORGANISATIONAL_WORDS, REGION_WORDS
 
 CLEAR_THRESHOLD = 0.9
 POSSIBLE_THRESHOLD = 0.5
@@ -66,12 +74,17 @@ SHORT_EDIT_MAX_LENGTH = 7
 UNBACKED_SHORT_SLIP_SIMILARITY = 0.6
 UNMATCHED_SECOND_SIDE_FACTOR = 0.5
 
+# Words that only say how a company is organised around its brand: "Bunzl" is "Bunzl Holdings", "Bunzl Group"
+# and "The Bunzl Group of Companies". A bare brand may stand for any of them (canonical forms, see ABBREVIATIONS).
+DESIGNATOR_WORDS: frozenset[str] = frozenset("""
+holdings group company companies
+""".split())
+
 GENERIC_WORD_WEIGHT = 0.4
 ORGANISATIONAL_WORD_WEIGHT = 0.2
 TokenWeights = Mapping[str, float] | Callable[[str], float] | None
 
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
-_ID_JUNK = re.compile(r"[\s\-./_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,34 +128,6 @@ class CustomerMatch:
 
     def to_evidence(self) -> dict[str, Any]:
         return {"score": round(self.score, 4), "band": self.band, "signals": self.signals}
-
-
-def normalise_tax_id(value: str | None) -> str | None:
-    if not value:
-        return None
-    text = _ID_JUNK.sub("", str(value)).upper()
-    return text or None
-
-
-# Prefixes of three letters that are pasted or left off as a whole: Swiss UID "CHE-123.456.789", Austrian "ATU...".
-_THREE_LETTER_TAX_PREFIXES = ("CHE", "ATU")
-
-
-def tax_id_core(tax_id: str) -> str:
-    """VAT-style ids are pasted with and without the country prefix ("DE123456789" / "123456789")."""
-    if len(tax_id) > 5 and tax_id.startswith(_THREE_LETTER_TAX_PREFIXES) and tax_id[3:].isdigit():
-        return tax_id[3:]
-    if len(tax_id) > 4 and tax_id[:2].isalpha() and tax_id[2:].isalnum() and any(c.isdigit() for c in tax_id[2:]):
-        return tax_id[2:]
-    return tax_id
-
-
-def normalise_duns(value: str | None) -> str | None:
-    """Nine digits, or None when the value cannot be a DUNS number."""
-    if not value:
-        return None
-    digits = _ID_JUNK.sub("", str(value))
-    return digits if len(digits) == 9 and digits.isdigit() else None
 
 
 def normalise_country(value: str | None) -> str | None:
@@ -417,9 +402,7 @@ def assess(
     identifier_conflict = False
 
     if left.tax_id and right.tax_id:
-        same = left.tax_id == right.tax_id or tax_id_core(left.tax_id) == tax_id_core(right.tax_id) and not (
-            left.tax_id[:2].isalpha() and right.tax_id[:2].isalpha() and left.tax_id[:2] != right.tax_id[:2]
-        )
+        same = same_tax_id(left.tax_id, right.tax_id)
         w = W_TAX_SAME if same else W_TAX_DIFFERENT
         strong_identifier |= same
         identifier_conflict |= not same

@@ -9,8 +9,8 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.model import EDITABLE_FIELDS, STATUSES
-from services.deals.identity import InvalidDomain, customer_keys, registrable_domain
 from shared.auth import CHANNELS
+from shared.identity import InvalidDomain, customer_keys, web_domain
 from shared.reference import is_country, is_price_currency
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -81,7 +81,7 @@ class CustomerSchema(Schema):
     def domain_is_a_web_domain(self, value, **_):
         if value is not None:
             try:
-                registrable_domain(value)
+                web_domain(value)
             except InvalidDomain as exc:
                 raise ValidationError(str(exc)) from exc
 
@@ -106,7 +106,7 @@ class CustomerSchema(Schema):
         data["country"] = data["country"].strip().upper()
         if "domain" in data:
             data["domain"] = data["domain"].strip()
-            data["domain_normalised"] = registrable_domain(data["domain"])
+            data["domain_normalised"] = web_domain(data["domain"])
         if "duns" in data:
             data["duns"] = re.sub(r"[\s-]", "", data["duns"])
         return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-CustomerKeys = dict[str, str | None]  # country, domain, tax_id, duns, name: see services/deals/identity.py
+CustomerKeys = dict[str, str | None]  # country, domain, tax_id, duns, name: see shared/identity/customer.py
 
 
 @dataclasses.dataclass(frozen=True)

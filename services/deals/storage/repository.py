@@ -13,16 +13,22 @@ from sqlalchemy.exc import IntegrityError
 
 from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
-from services.deals.identity import customer_keys
 from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
+from shared.identity import CustomerKeys, customer_keys, tax_id_core
 from shared.uow import SeenAggregates
 
 
-def customer_columns(document: dict[str, Any], keys: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """The query columns of a registration document: its channel and its customer's normalised keys."""
+def customer_columns(document: dict[str, Any], keys: CustomerKeys | None = None) -> dict[str, Any]:
+    """The query columns of a registration document: its channel and its customer's normalised keys.
+
+    The tax id column holds the id without its country prefix ("DE123456789" and "123456789" are often one id),
+    so that the pre-check finds both; strong_match then tells them apart where the prefixes differ.
+    """
     keys = keys or customer_keys(document.get("customer") or {})
+    tax_id = keys["tax_id"]
     return dict(channel=document.get("channel"), customer_country=keys["country"], customer_domain=keys["domain"],
-                customer_tax_id=keys["tax_id"], customer_duns=keys["duns"], customer_name_key=keys["name"])
+                customer_tax_id=tax_id_core(tax_id) if tax_id else None, customer_duns=keys["duns"],
+                customer_name_key=keys["name"])
 
 
 class RegistrationRepository:

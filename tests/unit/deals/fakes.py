@@ -9,8 +9,8 @@ import uuid
 from services.deals.domain.events import new_events
 from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
-from services.deals.identity import customer_keys
 from shared.auth import Principal
+from shared.identity import customer_keys, tax_id_core
 from shared.uow import FakeUnitOfWorkBase, SeenAggregates
 
 
@@ -55,7 +55,8 @@ class FakeRegistrations:
             other = customer_keys(registration.customer)
             same = ((keys["domain"] and keys["domain"] == other["domain"])
                     or (keys["duns"] and keys["duns"] == other["duns"])
-                    or (keys["tax_id"] and keys["tax_id"] == other["tax_id"] and keys["country"] == other["country"])
+                    or (keys["tax_id"] and other["tax_id"] and keys["country"] == other["country"]
+                        and tax_id_core(keys["tax_id"]) == tax_id_core(other["tax_id"]))  # as the column holds it
                     or (keys["name"] and keys["name"] == other["name"] and keys["country"] == other["country"]))
             if same and registration.status in ACTIVE_STATUSES and registration.partner_id != excluding_partner:
                 found.append(registration)

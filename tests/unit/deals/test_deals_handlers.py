@@ -9,9 +9,9 @@ from services.deals import handlers
 from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import IdempotencyConflict, request_fingerprint
 from services.deals.domain.policy import DealPolicy
-from services.deals.identity import customer_keys
 from services.deals.limits import DealLimits, RateLimited
 from shared.events import CloudEvent
+from shared.identity import customer_keys
 from tests.unit.deals.fakes import FakeDealsUnitOfWork, deal_fields, listing, partner, unique
 
 LIMITS = DealLimits()
@@ -186,6 +186,27 @@ def test_precheck_says_available_for_other_products_or_your_own_registrations(uo
     submit(uow, who, deal_fields([first], customer=customer))
     assert check(uow, who, customer, [first]).result == "available"
     assert check(uow, partner(), customer, [second]).result == "available"
+
+
+@pytest.mark.parametrize("first, second", [("gmail.com", "gmail.com"), ("jane@gmail.com", "https://www.GMAIL.com/"),
+                                           ("ops@outlook.com", "Outlook.com")])
+def test_precheck_says_available_for_two_customers_who_share_only_a_free_mail_domain(uow, first, second):
+    # SPEC: a free-mail domain is never evidence that a customer is claimed.
+    product = published(uow)
+    submit(uow, partner(), deal_fields([product], customer={"name": "Harbour Bakery", "domain": first,
+                                                             "country": "GB"}))
+    answer = check(uow, partner(), {"name": "Quayside Plumbing", "domain": second, "country": "GB"}, [product])
+    assert answer.result == "available"
+
+
+def test_precheck_says_claimed_for_a_tax_id_given_with_and_without_its_country_prefix(uow):
+    product = published(uow)
+    submit(uow, partner(), deal_fields([product], customer={"name": "Nordwind GmbH", "tax_id": "DE 123 456 789",
+                                                             "country": "DE"}))
+    same = check(uow, partner(), {"name": "NW Logistik", "tax_id": "123456789", "country": "DE"}, [product])
+    assert same.result == "claimed"
+    other_prefix = check(uow, partner(), {"name": "NW Logistik", "tax_id": "FR123456789", "country": "DE"}, [product])
+    assert other_prefix.result == "review"
 
 
 def test_precheck_ignores_registrations_that_ended(uow):

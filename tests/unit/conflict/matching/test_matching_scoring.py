@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from services.conflict.matching import CustomerProfile, compare_customers, normalise_duns, normalise_tax_id
+from services.conflict.matching import CustomerProfile, compare_customers
 from services.conflict.matching.scoring import normalise_country, typing_slip
+from shared.identity import normalise_duns, normalise_tax_id
 
 
 def P(name, country="US", **kw):

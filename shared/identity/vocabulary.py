@@ -1,6 +1,7 @@
 """Word lists for company-name normalisation: abbreviations, generic business words, stop words, division tags.
 
-Plain data, no logic. All entries are already folded (lower-case ASCII) as names.py produces them.
+Plain data, no logic. All entries are already folded (lower-case ASCII) as names.py produces them. Conflict's
+matching weighs names with the same lists (generic and organisational words count less).
 """
 
 from __future__ import annotations
@@ -130,12 +131,6 @@ bulgaria greece turkey russia ukraine sweden norway denmark finland iceland irel
 scotland wales canada mexico brazil argentina chile colombia peru venezuela china japan korea taiwan
 india indonesia malaysia singapore thailand vietnam philippines australia zealand africa nigeria kenya
 egypt israel arabia emirates uae qatar saudi hong kong states united kingdom republic
-""".split())
-
-# Words that only say how a company is organised around its brand: "Bunzl" is "Bunzl Holdings", "Bunzl Group"
-# and "The Bunzl Group of Companies". A bare brand may stand for any of them (canonical forms, see ABBREVIATIONS).
-DESIGNATOR_WORDS: frozenset[str] = frozenset("""
-holdings group company companies
 """.split())
 
 # Functions of a company that partners append as a tag ("Acme - Procurement", "Acme, IT Department").

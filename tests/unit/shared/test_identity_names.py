@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.conflict.matching import normalise_name
+from shared.identity import normalise_name
 
 
 def tokens(name):

@@ -2,8 +2,7 @@
 
 import pytest
 
-from services.conflict.matching import is_free_mail, registrable_domain
-from services.conflict.matching.domains import host_of
+from shared.identity import host_of, is_free_mail, registrable_domain
 
 
 @pytest.mark.parametrize(

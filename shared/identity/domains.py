@@ -1,6 +1,7 @@
 """Registrable-domain extraction for customer identity: URL/host/e-mail in, eTLD+1 out.
 
-Uses tldextract's bundled Public Suffix List snapshot (no network), and knows free-mail providers.
+Uses tldextract's bundled Public Suffix List snapshot (no network), and knows free-mail providers: a free-mail
+domain is never a customer key (SPEC: "A free-mail domain is never evidence that a customer is claimed").
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ import tldextract
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _HOST_CHARS = re.compile(r"^[a-z0-9.-]+$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# RFC 1035 labels: 1 to 63 letters, digits and hyphens, neither first nor last a hyphen.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class InvalidDomain(ValueError):
+    """What was given names no web domain; the message is written for the person who typed it."""
 
 
 @functools.cache
@@ -23,7 +30,7 @@ def _extractor() -> tldextract.TLDExtract:
 
 
 def _data_lines(filename: str) -> frozenset[str]:
-    text = resources.files(__package__).joinpath("data").joinpath(filename).read_text(encoding="utf-8")
+    text = resources.files("shared.identity").joinpath("data", filename).read_text(encoding="utf-8")
     return frozenset(
         line.strip().lower() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
     )
@@ -61,6 +68,8 @@ def host_of(value: str | None) -> str | None:
             return None
     if not text or not _HOST_CHARS.match(text) or _IPV4.match(text) or "." not in text:
         return None
+    if len(text) > 253 or not all(_LABEL.match(label) for label in text.split(".")):
+        return None
     return text
 
 
@@ -84,6 +93,20 @@ def is_free_mail(domain: str) -> bool:
     return registrable.split(".", 1)[0] in free_mail_brands()
 
 
+@functools.lru_cache(maxsize=8192)  # pure; deals asks up to three times per submission, conflict per comparison
+def web_domain(value: str) -> str:
+    """The registrable domain (eTLD+1) of a pasted URL, host name or e-mail address, free-mail providers included:
+    "https://www.ACME.co.uk/about" -> "acme.co.uk". Raises InvalidDomain when it names none."""
+    host = host_of(value)
+    if host is None:
+        raise InvalidDomain("Give the customer's web domain, such as acme.com.")
+    registrable = _registrable(host)
+    if registrable is None:
+        raise InvalidDomain("Give the customer's web domain, such as acme.com, not a bare suffix.")
+    return registrable
+
+
+@functools.lru_cache(maxsize=8192)
 def registrable_domain(value: str | None) -> str | None:
     """Registrable domain (eTLD+1) from a URL, host or e-mail; None if empty, invalid or free-mail."""
     host = host_of(value)
