@@ -24,16 +24,20 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     # kafka-python is chatty at INFO about every reconnect; its warnings are what matter.
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
+    # Tracebacks without local variables (they can hold tokens and customer data): as data in JSON, as plain text
+    # on the console (which renders exceptions itself, with Rich and locals by default; a dict would break it).
+    renderers: list[structlog.typing.Processor] = [
+        structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+        structlog.processors.JSONRenderer(),
+    ] if json_output else [
+        structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
+    ]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            # Tracebacks as data, without local variables: they can hold tokens and customer data.
-            structlog.processors.ExceptionRenderer(
-                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -458,3 +461,27 @@ def test_arbitrary_json_at_every_write_endpoint_never_gets_a_5xx(world):
             assert response.mimetype == "application/problem+json"
 
     check()
+
+
+# --- logging an unexpected error -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_an_unexpected_error_is_logged_with_its_traceback_and_no_local_variables(log_format):
+    """A fresh process, as gunicorn starts one: structlog's configuration is process-wide and cached on use.
+    Before: in console format the error handler itself raised (a dict traceback handed to the console renderer),
+    so the 500 lost its problem+json body and its log line."""
+    script = (
+        "import structlog\n"
+        "from shared.logging import configure_logging\n"
+        f"configure_logging('catalog', json_output={log_format == 'json'})\n"
+        "def handler(token='secret-token-value'):\n"
+        "    raise ValueError('boom')\n"
+        "try:\n"
+        "    handler()\n"
+        "except ValueError:\n"
+        "    structlog.get_logger().exception('http.unhandled_error', path='/v1/listings')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 0, result.stderr
+    assert "http.unhandled_error" in result.stderr and "ValueError" in result.stderr and "boom" in result.stderr
+    assert "secret-token-value" not in result.stderr
