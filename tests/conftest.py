@@ -215,11 +215,12 @@ def pytest_configure(config: pytest.Config) -> None:
 # -- the real dependencies ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(pytestconfig) -> str:
-    """A real Kafka broker for the whole session (reused if one already answers on the test port)."""
+def kafka_broker(pytestconfig) -> KafkaBroker | None:
+    """The suite's one Kafka broker: the integration tests use it with topics of their own, and the e2e stack
+    runs on it afterwards. None when a Kafka already answers on the test port (then that one is used as is)."""
     if port_open("127.0.0.1", TEST_KAFKA_PORT):
         announce(pytestconfig, f"[suite] using the Kafka already answering on 127.0.0.1:{TEST_KAFKA_PORT}")
-        yield f"127.0.0.1:{TEST_KAFKA_PORT}"
+        yield None
         return
     broker = KafkaBroker(RUN_DIR / f"kafka-{uuid.uuid4().hex[:6]}", port=TEST_KAFKA_PORT)
     started = time.monotonic()
@@ -227,8 +228,14 @@ def kafka_bootstrap(pytestconfig) -> str:
                            f"(log: {broker.data_dir / 'server.log'}) ...")
     broker.start()
     announce(pytestconfig, f"[suite] Kafka ready in {time.monotonic() - started:.1f}s")
-    yield broker.bootstrap_servers
+    yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker) -> str:
+    """A real Kafka broker for the whole session (reused if one already answers on the test port)."""
+    return kafka_broker.bootstrap_servers if kafka_broker is not None else f"127.0.0.1:{TEST_KAFKA_PORT}"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """One real stack for the end-to-end tests: its own Kafka, PostgreSQL databases, gunicorn APIs and workers."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -20,13 +21,22 @@ E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
 
 
 @pytest.fixture(scope="session")
-def stack(postgres_cluster, pytestconfig):
-    """Started once for every e2e test that asks for it; its processes log to <var_dir>/log/<process>.log."""
+def stack(postgres_cluster, kafka_broker, pytestconfig):
+    """Started once for every e2e test that asks for it; its processes log to <var_dir>/log/<process>.log.
+
+    It runs on the suite's PostgreSQL (databases of its own) and the suite's Kafka broker: the integration
+    tests before it used only topics of their own, so the standard topics start empty. Tests that stop and
+    restart the broker (SPEC section 8) do so through `stack.kafka`, which is that broker. Only when the suite
+    found a Kafka it did not start does the stack start its own on E2E_PORTS.kafka.
+    """
     run = uuid.uuid4().hex[:8]
     env = {f"{service.upper()}_DATABASE_URL": postgres_cluster.create_database(f"e2e_{service}_{run}")
            for service in ("catalog", "deals", "conflict")}
     env["DEALS_EXPIRY_INTERVAL_S"] = "1"
-    running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=E2E_PORTS, env=env, http_workers=2)
+    ports = E2E_PORTS if kafka_broker is None else dataclasses.replace(E2E_PORTS, kafka=kafka_broker.port)
+    running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=ports, env=env, http_workers=2)
+    if kafka_broker is not None:
+        running.kafka = kafka_broker
 
     def progress(message: str) -> None:
         announce(pytestconfig, f"[e2e stack] {message}")
