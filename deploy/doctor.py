@@ -229,6 +229,23 @@ def check_maven(report: Report) -> None:
                     f"(~45 MB) into {cache}")
 
 
+def check_keycloak(report: Report) -> None:
+    """The optional identity provider (deploy/keycloak.py, where present): fetched once through Maven too."""
+    source = REPO / "deploy" / "keycloak.py"
+    if not source.exists():
+        return
+    version = re.search(r'KEYCLOAK_VERSION = "([^"]+)"', source.read_text())
+    cache = _kafka_cache().parent / f"keycloak-{version.group(1) if version else '?'}"
+    check = report.add(Check("Keycloak (optional IdP)", ("run",), optional_note="only with IDP=keycloak"))
+    if (cache / ".complete").exists():
+        check.detail = f"distribution already cached in {cache} (only with IDP=keycloak)"
+    elif shutil.which("mvn"):
+        check.detail = f"fetched once through Maven (~160 MB) into {cache} (only with IDP=keycloak)"
+    else:
+        check.status, check.fix = "missing", _apt("maven")
+        check.detail = f"Maven fetches it once (~160 MB) into {cache} (only with IDP=keycloak)"
+
+
 # -- PostgreSQL, Chromium, wrk -----------------------------------------------------------------------------------
 
 def check_postgres(report: Report) -> None:
@@ -470,6 +487,7 @@ def collect(targets: set[str]) -> Report:
         ({"run", "test", "bench", "chaos", "lint"}, check_python),
         ({"run", "test", "bench", "chaos"}, check_java),
         ({"run", "test", "bench", "chaos"}, check_maven),
+        ({"run"}, check_keycloak),
         ({"test", "bench", "chaos"}, check_postgres),
         ({"test"}, check_chromium),
         ({"bench"}, lambda r: check_tool(r, "wrk", "wrk", ("bench",), _apt("wrk"),
