@@ -1,5 +1,7 @@
 """gunicorn settings shared by the three services (the stack passes bind and the app per service)."""
+import importlib
 import os
+import re
 import shutil
 
 # Processes rather than threads: a request here is mostly Python, so threads of one worker wait for each
@@ -17,6 +19,7 @@ loglevel = "warning"
 
 
 def on_starting(server):
+    refuse_unusable_settings(getattr(server.app, "app_uri", None) or "")
     # Prometheus' multiprocess mode: every worker writes its samples here and /metrics adds them up.
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
@@ -29,3 +32,21 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def refuse_unusable_settings(app_uri):
+    """Read the service's settings in the master, before any worker forks: a setting that cannot be used (such as
+    DEALGATE_ENV=production without safe identity configuration) ends gunicorn with one line naming the variable
+    and exit status 1, instead of each worker failing in turn with a traceback."""
+    match = re.match(r"services\.(\w+)\.app:", app_uri)
+    if not match:
+        return
+    from shared.config import Settings
+    from shared.workers import settings_or_exit
+
+    service = match.group(1)
+    module = importlib.import_module(f"services.{service}.settings")
+    classes = [value for value in vars(module).values() if isinstance(value, type) and issubclass(value, Settings)
+               and service == value.SERVICE]
+    if classes:
+        settings_or_exit(classes[0])

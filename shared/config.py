@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # noqa: S105 - the dev default; long enough for HS256 (>= 32 bytes)
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_BYTES = 32
+# Keycloak's defaults: realm roles in realm_access.roles, partner_id and channel as plain claims set by mappers.
+DEFAULT_ROLE_CLAIM = "realm_access.roles"
+DEFAULT_PARTNER_ID_CLAIM = "partner_id"
+DEFAULT_CHANNEL_CLAIM = "channel"
+DEFAULT_OIDC_AUDIENCE = "dealgate"
+DEFAULT_DESK_CLIENT_ID = "dealgate-desk"
 
 SERVICE_PORTS = {"catalog": 8001, "deals": 8002, "conflict": 8003}
 # Each relay listens for "something committed" hints here; see shared/doorbell.py.
@@ -56,6 +66,17 @@ class Settings:
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_issuer: str = "dealgate"
+    # Who may sign tokens (see identity_values): DEALGATE_ENV, and in production either an OpenID Connect issuer or
+    # a strong HS256 secret of the operator's own. HS256 tokens are accepted only while hs256_enabled.
+    environment: str = "development"
+    hs256_enabled: bool = True
+    oidc_issuer: str | None = None
+    oidc_audience: str = DEFAULT_OIDC_AUDIENCE
+    oidc_role_claim: str = DEFAULT_ROLE_CLAIM
+    oidc_partner_id_claim: str = DEFAULT_PARTNER_ID_CLAIM
+    oidc_channel_claim: str = DEFAULT_CHANNEL_CLAIM
+    oidc_max_token_lifetime_s: int = 3600
+    oidc_desk_client_id: str = DEFAULT_DESK_CLIENT_ID
     log_level: str = "INFO"
     log_json: bool = True
     relay_doorbell: tuple[str, int] | None = None
@@ -78,7 +99,6 @@ class Settings:
             service=service,
             database_url=env.get(f"{service.upper()}_DATABASE_URL", default_db),
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-            jwt_secret=env.get("DEALGATE_JWT_SECRET", DEFAULT_JWT_SECRET),
             log_level=env.get("DEALGATE_LOG_LEVEL", "INFO"),
             log_json=env.get("DEALGATE_LOG_FORMAT", "json") == "json",
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
@@ -88,6 +108,7 @@ class Settings:
             faults={k[len("DEALGATE_FAULT_"):].lower(): read_int(env, k, 0) for k in env
                     if k.startswith("DEALGATE_FAULT_")},
         )
+        values.update(identity_values(env))
         values.update(cls.service_values(env))
         values.update(overrides)
         return cls(**values)
@@ -100,3 +121,61 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def identity_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """Who may sign the tokens every process accepts, checked before anything starts.
+
+    In production a process refuses to start unless an OpenID Connect issuer is configured or an HS256 secret of
+    at least 32 bytes is set that is not the built-in development one; an HS256 secret is then used only if set.
+    In development (the default, as `make run` and `make up` have it) the built-in secret signs the demo tokens.
+    """
+    environment = (env.get("DEALGATE_ENV") or "development").strip()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"DEALGATE_ENV must be development or production, not {environment!r}")
+    secret = env.get("DEALGATE_JWT_SECRET") or None
+    issuer = (env.get("DEALGATE_OIDC_ISSUER") or "").strip().rstrip("/") or None
+    production = environment == "production"
+    if issuer is not None:
+        _check_issuer(issuer, production)
+    if production and secret is not None:
+        if secret == DEFAULT_JWT_SECRET:
+            raise ConfigError("DEALGATE_JWT_SECRET is the built-in development secret, which anyone can read: "
+                              "set a secret of your own (at least 32 bytes) or DEALGATE_OIDC_ISSUER")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"DEALGATE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in production, "
+                              f"not {len(secret.encode())}")
+    if production and secret is None and issuer is None:
+        raise ConfigError("DEALGATE_ENV=production needs DEALGATE_OIDC_ISSUER (an OpenID Connect issuer) or "
+                          f"DEALGATE_JWT_SECRET (an HS256 secret of at least {MIN_SECRET_BYTES} bytes, not the "
+                          "built-in one); refusing to start with the development secret")
+    values: dict[str, Any] = dict(
+        environment=environment,
+        jwt_secret=secret or DEFAULT_JWT_SECRET,
+        hs256_enabled=secret is not None or not production,
+        oidc_issuer=issuer,
+        oidc_max_token_lifetime_s=read_int(env, "DEALGATE_OIDC_MAX_TOKEN_LIFETIME_S", 3600, minimum=1),
+    )
+    for field, name, default in (("oidc_audience", "DEALGATE_OIDC_AUDIENCE", DEFAULT_OIDC_AUDIENCE),
+                                 ("oidc_role_claim", "DEALGATE_OIDC_ROLE_CLAIM", DEFAULT_ROLE_CLAIM),
+                                 ("oidc_partner_id_claim", "DEALGATE_OIDC_PARTNER_ID_CLAIM", DEFAULT_PARTNER_ID_CLAIM),
+                                 ("oidc_channel_claim", "DEALGATE_OIDC_CHANNEL_CLAIM", DEFAULT_CHANNEL_CLAIM),
+                                 ("oidc_desk_client_id", "DEALGATE_OIDC_DESK_CLIENT_ID", DEFAULT_DESK_CLIENT_ID)):
+        text = env.get(name)
+        if text is not None and not text.strip():
+            raise ConfigError(f"{name} must not be empty")
+        values[field] = text.strip() if text is not None else default
+    return values
+
+
+def _check_issuer(issuer: str, production: bool) -> None:
+    parsed = urllib.parse.urlsplit(issuer)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ConfigError(f"DEALGATE_OIDC_ISSUER must be the issuer's http(s) URL, not {issuer!r}")
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if production and parsed.scheme != "https" and not loopback:
+        raise ConfigError(f"DEALGATE_OIDC_ISSUER must use https in production, not {issuer!r}")

@@ -5,6 +5,7 @@ import http
 import re
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import TokenService, allow_anonymous, authenticate_request
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
 from shared.kafka_metrics import depth_collectors
 from shared.logging import bind_correlation_id, configure_logging, unbind_request_context
@@ -113,7 +114,13 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
     own collector for /metrics from its components, on first scrape (in the worker process, like Kafka's).
     """
     overrides = dict(config or {})
-    settings = overrides.pop("SETTINGS", None) or settings_class.from_env()
+    try:
+        settings = overrides.pop("SETTINGS", None) or settings_class.from_env()
+    except ConfigError as exc:
+        # One line naming the variable. Exit status 4 is gunicorn's "the app failed to load", which stops the
+        # master as well instead of booting worker after worker (deploy/gunicorn.conf.py checks before forking).
+        print(f"dealgate {settings_class.SERVICE}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(4) from None
     configure_logging(settings.service, settings.log_level, settings.log_json)
     components = components or build(settings)
     kafka = components.settings.kafka_bootstrap_servers
