@@ -218,10 +218,11 @@ def get_case(case_id: str, *, uow: ConflictUnitOfWork) -> Case:
     return case
 
 
-def list_cases(*, uow: ConflictUnitOfWork, queue: str | None, status: str | None, limit: int,
-               after_id: str | None) -> list[Case]:
+def list_cases(*, uow: ConflictUnitOfWork, queue: str | None, statuses: list[str], limit: int,
+               after: tuple[dt.datetime, str] | None = None) -> list[Case]:
+    """Oldest first (by opening, then id), so that a desk working down a queue meets the longest-waiting case."""
     with uow:
-        return uow.cases.list(queue=queue, status=status, limit=limit, after_id=after_id)
+        return uow.cases.list(queue=queue, statuses=statuses, limit=limit, after=after)
 
 
 def queue_overview(*, uow: ConflictUnitOfWork, rules: RulesOfEngagement,

@@ -17,7 +17,8 @@ SPEC_ENDPOINTS = {
               ("post", "/v1/deals/{deal_id}/withdraw"), ("post", "/v1/deals/{deal_id}/extend"),
               ("post", "/v1/deals/{deal_id}/close"), ("post", "/v1/deals/check")},
     "conflict": {("get", "/v1/queues"), ("get", "/v1/cases"), ("get", "/v1/cases/{case_id}"),
-                 ("post", "/v1/cases/{case_id}/claim"), ("post", "/v1/cases/{case_id}/resolve")},
+                 ("post", "/v1/cases/{case_id}/claim"), ("post", "/v1/cases/{case_id}/resolve"),
+                 ("get", "/v1/analytics")},
 }
 
 

@@ -8,6 +8,8 @@ import datetime as dt
 import time
 import uuid
 
+import requests
+
 from tests.conftest import unique
 from tests.e2e.test_desk_browser import browser_page  # noqa: F401 - the Chromium page fixture
 
@@ -73,7 +75,10 @@ def test_the_desk_pages_the_list_opens_cases_beside_it_in_the_url_and_moves_by_k
 
     # Paging: 50, then the rest; the pages neither overlap nor miss a case, and Previous comes back.
     first_page = shown(page)
-    assert len(first_page) == 50 and first_page == sorted(first_page), "the API's order, by case id"
+    oldest_first = requests.get(api.stack.url("conflict") + "/v1/cases", timeout=10,
+                                params={"queue": QUEUE, "status": ["open", "claimed"], "limit": 50},
+                                headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    assert len(first_page) == 50 and first_page == [c["id"] for c in oldest_first], "the API's order, oldest first"
     assert page.is_disabled("#prev-page") and not page.is_disabled("#next-page")
     page.click("#next-page")
     page.wait_for_selector(f"#page-info:has-text('Page 2 · cases 51–{CASES}')")

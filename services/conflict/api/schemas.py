@@ -36,9 +36,11 @@ class CaseSchema(Schema):
 
 class CaseQuerySchema(Schema):
     queue = fields.String(validate=validate.Length(max=100))
-    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    status = fields.List(fields.String(validate=validate.OneOf(CASE_STATUSES)), load_default=list,
+                         metadata={"description": "repeat for several, e.g. status=open&status=claimed"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=64))
+    cursor = fields.String(validate=validate.Length(max=200),
+                           metadata={"description": "the next_cursor of the previous page (oldest first)"})
 
 
 class CasePageSchema(Schema):

@@ -7,7 +7,6 @@
 const TOKEN_KEY = "dealgate.desk.token";
 const REFRESH_MS = 15000;
 const PAGE_SIZE = 50;
-const DONE = false; // a stream of cases with nothing left to read
 const state = {
   token: null, timer: null, view: "cases", caseId: null, case: null,
   // Cursor paging: `pages` holds where each page seen so far starts, per status stream; `after` where the next one does.
@@ -229,43 +228,28 @@ function filtersChanged() {
   loadPage().catch((error) => say(error.message, true));
 }
 
-// "not resolved" is two streams (open, claimed), each paged by its own cursor; "all" is one stream without a status.
+// "not resolved" asks for open and claimed cases together; the API pages them oldest first with one cursor.
 function firstPage() {
-  const status = $("filter-status").value;
-  const streams = status === "" ? ["open", "claimed"] : status === "all" ? ["*"] : [status];
-  return Object.fromEntries(streams.map((stream) => [stream, null]));
+  return null;
 }
 
-// One page of the streams merged in the API's order (by case id): read up to a page from each stream's cursor,
-// keep the first PAGE_SIZE, and move each stream's cursor only past the cases this page shows.
-async function fetchPage(start) {
+async function fetchPage(cursor) {
+  const status = $("filter-status").value;
+  const statuses = status === "" ? ["open", "claimed"] : status === "all" ? [] : [status];
   const queue = $("filter-queue").value;
-  const lists = await Promise.all(Object.entries(start).map(async ([stream, cursor]) => {
-    if (cursor === DONE) return { stream, items: [], next: DONE };
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (queue) query.set("queue", queue);
-    if (stream !== "*") query.set("status", stream);
-    if (cursor) query.set("cursor", cursor);
-    const page = await call("GET", `v1/cases?${query}`);
-    return { stream, items: page.items, next: page.next_cursor || DONE };
-  }));
-  const merged = lists.flatMap((list) => list.items.map((item) => ({ item, stream: list.stream })))
-    .sort((a, b) => (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0))
-    .slice(0, PAGE_SIZE);
-  const after = {};
-  for (const list of lists) {
-    const shown = merged.filter((entry) => entry.stream === list.stream);
-    if (shown.length === list.items.length) after[list.stream] = list.next;
-    else after[list.stream] = shown.length ? shown[shown.length - 1].item.id : start[list.stream];
-  }
-  return { items: merged.map((entry) => entry.item), after };
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (queue) query.set("queue", queue);
+  statuses.forEach((s) => query.append("status", s));
+  if (cursor) query.set("cursor", cursor);
+  const page = await call("GET", `v1/cases?${query}`);
+  return { items: page.items, after: page.next_cursor || null };
 }
 
 async function loadPage() {
-  const start = state.pages[state.pages.length - 1] || firstPage();
+  const start = state.pages.length ? state.pages[state.pages.length - 1] : firstPage();
   const { items, after } = await fetchPage(start);
   state.items = items;
-  state.after = Object.values(after).some((cursor) => cursor !== DONE) ? after : null;
+  state.after = after;
   const body = $("cases").querySelector("tbody");
   body.replaceChildren(...items.map((c) => el("tr", { "data-case": c.id, class: c.id === state.caseId ? "selected" : "", onclick: (event) => { if (!event.target.closest("a")) openCase(c.id); } },
     el("td", {}, el("a", { href: `#case=${c.id}`, class: "case-ref", title: c.id }, c.id.slice(0, 8))),

@@ -152,14 +152,18 @@ class CaseRepository:
         self._seen.add(case)
         self._connection.execute(cases.update().where(cases.c.id == case.id).values(**_case_row(case)))
 
-    def list(self, *, queue: str | None, status: str | None, limit: int, after_id: str | None) -> list[Case]:
-        query = sa.select(cases.c.document).order_by(cases.c.id).limit(limit)
+    def list(self, *, queue: str | None, statuses: Iterable[str] = (), limit: int,
+             after: tuple[dt.datetime, str] | None = None) -> builtins.list[Case]:
+        """Oldest first, as a queue is worked; `after` is the (opened_at, id) the previous page ended with."""
+        c = cases.c
+        query = sa.select(c.document).order_by(c.opened_at, c.id).limit(limit)
         if queue:
-            query = query.where(cases.c.queue == queue)
-        if status:
-            query = query.where(cases.c.status == status)
-        if after_id:
-            query = query.where(cases.c.id > after_id)
+            query = query.where(c.queue == queue)
+        if statuses := builtins.list(statuses):
+            query = query.where(c.status.in_(statuses))
+        if after:
+            opened_at, last_id = after
+            query = query.where(sa.or_(c.opened_at > opened_at, sa.and_(c.opened_at == opened_at, c.id > last_id)))
         return [Case.from_dict(d) for d in self._connection.execute(query).scalars()]
 
     def queue_stats(self, now: dt.datetime | None = None) -> builtins.list[dict[str, Any]]:

@@ -102,11 +102,11 @@ class FakeCases:
         self._seen.add(case)
         self._db.cases[case.id] = case.to_dict()
 
-    def list(self, *, queue, status, limit, after_id):
-        documents = sorted(self._db.cases.values(), key=lambda d: d["id"])
-        chosen = [d for d in documents if (not queue or d["queue"] == queue) and (not status or d["status"] == status)
-                  and (not after_id or d["id"] > after_id)]
-        return [Case.from_dict(copy.deepcopy(d)) for d in chosen[:limit]]
+    def list(self, *, queue, statuses=(), limit, after=None):
+        found = sorted((Case.from_dict(copy.deepcopy(d)) for d in self._db.cases.values()),
+                       key=lambda c: (c.opened_at, c.id))
+        return [c for c in found if (not queue or c.queue == queue) and (not statuses or c.status in statuses)
+                and (not after or (c.opened_at, c.id) > after)][:limit]
 
     def queue_stats(self, now=None):
         stats: dict[str, dict] = {}

@@ -120,3 +120,25 @@ def test_a_product_conflict_has_not_heard_of_yet_has_no_title(client, db):
 
 def _listing_event(listing: dict) -> CloudEvent:
     return CloudEvent(type="listing.updated", source="/dealgate/catalog", subject=listing["id"], data=listing)
+
+
+def test_cases_page_oldest_first_across_statuses_with_an_opaque_cursor(client, db):
+    for _ in range(3):
+        a_case(db)
+    opened = list(db.cases)
+    handlers.claim_case(opened[1], by="desk:ana", uow=FakeConflictUnitOfWork(db))
+    oldest_first = [c.id for c in sorted((handlers.get_case(i, uow=FakeConflictUnitOfWork(db)) for i in opened),
+                                         key=lambda c: (c.opened_at, c.id))]
+    seen, cursor = [], None
+    while True:
+        query = "status=open&status=claimed&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(f"/v1/cases?{query}", headers=as_("desk")).json
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == oldest_first
+    only_claimed = client.get("/v1/cases?status=claimed", headers=as_("desk")).json["items"]
+    assert [c["id"] for c in only_claimed] == [opened[1]]
+    bad = client.get("/v1/cases?cursor=not-a-cursor", headers=as_("desk"))
+    assert bad.status_code == 422 and "cursor" in bad.json["errors"]

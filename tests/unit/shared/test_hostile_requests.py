@@ -97,8 +97,7 @@ class World:
                 conflict_handlers.on_deal_submitted(submitted(data), uow=uow, detector=conflict.detector,
                                                     rules=conflict.rules, now=MONDAY_10AM)
                 uow.commit()
-        cases = conflict_handlers.list_cases(uow=conflict.uow_factory(), queue=None, status=None, limit=1,
-                                             after_id=None)
+        cases = conflict_handlers.list_cases(uow=conflict.uow_factory(), queue=None, statuses=[], limit=1)
         assert cases, "the two overlapping registrations should have opened a case"
         self.case_id = cases[0].id
 
