@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import TokenService, allow_anonymous, authenticate_request
+from shared.auth import TokenVerifier, allow_anonymous, authenticate_request
 from shared.config import ConfigError, Settings
 from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
 from shared.kafka_metrics import depth_collectors
@@ -96,7 +96,7 @@ class ServiceComponents(Protocol):
     def engine(self) -> Engine: ...
 
     @property
-    def tokens(self) -> TokenService: ...
+    def tokens(self) -> TokenVerifier: ...
 
 
 ComponentsT = TypeVar("ComponentsT", bound=ServiceComponents)
@@ -142,7 +142,7 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
     return app, api, components
 
 
-def create_base_app(*, service: str, title: str, tokens: TokenService, readiness: dict[str, Callable[[], None]],
+def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readiness: dict[str, Callable[[], None]],
                     config_overrides: dict[str, Any] | None = None,
                     metrics_collectors: Callable[[], Sequence[Collector]] | None = None) -> tuple[Flask, ProblemApi]:
     # The import name must be the service's real package: a bare "conflict" can resolve to a namespace

@@ -11,7 +11,7 @@ from services.catalog.api.caching import PageCache
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage.reader import ListingReader, create_read_engine
 from services.catalog.storage.uow import CatalogUnitOfWork, SqlCatalogUnitOfWork
-from shared.auth import TokenService
+from shared.auth import TokenVerifier, verifiers_for
 from shared.bus import Bus, KafkaBus
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
@@ -24,7 +24,7 @@ class Catalog:
     settings: CatalogSettings
     engine: Engine
     bus: Bus
-    tokens: TokenService
+    tokens: TokenVerifier
     uow_factory: Callable[[], CatalogUnitOfWork]
     reader: ListingReader
     page_cache: PageCache
@@ -37,7 +37,7 @@ def bootstrap(settings: CatalogSettings, *, bus: Bus | None = None, engine: Engi
         settings=settings,
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="catalog"),
-        tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
+        tokens=verifiers_for(settings),
         uow_factory=lambda: SqlCatalogUnitOfWork(engine, doorbell=doorbell),
         reader=ListingReader(create_read_engine(settings.database_url, engine)),
         page_cache=PageCache(max_entries=settings.page_cache_entries),

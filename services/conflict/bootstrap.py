@@ -12,7 +12,7 @@ from services.conflict.domain.rules import RulesError, RulesOfEngagement
 from services.conflict.overlaps import OverlapDetector
 from services.conflict.settings import ConflictSettings
 from services.conflict.storage.uow import ConflictUnitOfWork, SqlConflictUnitOfWork
-from shared.auth import TokenService
+from shared.auth import TokenVerifier, verifiers_for
 from shared.bus import Bus, KafkaBus
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
@@ -25,7 +25,7 @@ class Conflict:
     settings: ConflictSettings
     engine: Engine
     bus: Bus
-    tokens: TokenService
+    tokens: TokenVerifier
     rules: RulesOfEngagement
     detector: OverlapDetector
     uow_factory: Callable[[], ConflictUnitOfWork]
@@ -48,7 +48,7 @@ def bootstrap(settings: ConflictSettings, *, bus: Bus | None = None, engine: Eng
         settings=settings,
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict"),
-        tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
+        tokens=verifiers_for(settings),
         rules=rules or load_rules(settings.rules_file),
         detector=OverlapDetector(),
         uow_factory=lambda: SqlConflictUnitOfWork(engine, doorbell=doorbell),

@@ -13,7 +13,7 @@ from services.deals.limits import DealLimits, LocalRateLimiter
 from services.deals.settings import DealsSettings
 from services.deals.storage.repository import ListingCache
 from services.deals.storage.uow import DealsUnitOfWork, SqlDealsUnitOfWork
-from shared.auth import TokenService
+from shared.auth import TokenVerifier, verifiers_for
 from shared.bus import Bus, KafkaBus
 from shared.db import create_engine
 from shared.doorbell import UdpDoorbell
@@ -26,7 +26,7 @@ class Deals:
     settings: DealsSettings
     engine: Engine
     bus: Bus
-    tokens: TokenService
+    tokens: TokenVerifier
     policy: DealPolicy
     limits: DealLimits
     request_limiter: LocalRateLimiter
@@ -43,7 +43,7 @@ def bootstrap(settings: DealsSettings, *, bus: Bus | None = None, engine: Engine
         settings=settings,
         engine=engine,
         bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="deals"),
-        tokens=TokenService(settings.jwt_secret, settings.jwt_issuer),
+        tokens=verifiers_for(settings),
         policy=DealPolicy(protection=dt.timedelta(days=settings.protection_days),
                           extension=dt.timedelta(days=settings.extension_days),
                           extension_window=dt.timedelta(days=settings.extension_window_days),

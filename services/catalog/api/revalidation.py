@@ -17,7 +17,7 @@ from werkzeug.http import parse_etags
 
 from services.catalog.api.caching import PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL, page_etag
 from services.catalog.domain.search import Viewer
-from shared.auth import AuthError, Principal, TokenService
+from shared.auth import AuthError, Principal, TokenVerifier
 from shared.logging import usable_correlation_id
 from shared.metrics import http_metrics
 
@@ -38,7 +38,7 @@ def search_request_key(viewer: Viewer, query_string: str) -> str:
 
 
 class SearchRevalidation:
-    def __init__(self, app, *, revision, tokens: TokenService, service: str = "catalog"):
+    def __init__(self, app, *, revision, tokens: TokenVerifier, service: str = "catalog"):
         self._app = app
         self._revision = revision
         self._tokens = tokens
