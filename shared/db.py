@@ -1,6 +1,8 @@
 """Engines for SQLite (WAL, the embedded default) and PostgreSQL, and Alembic upgrades run from code."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -122,13 +124,40 @@ class PlannerStatistics:
                 log.info("planner_statistics.analyzed", tables=analyzed)
 
 
+def advisory_key(name: str) -> int:
+    """A fixed PostgreSQL advisory-lock number for `name` (a signed 64-bit integer, the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def upgrade_to_head(database_url: str, migrations_dir: Path) -> None:
-    """Bring the schema to the newest migration (what `alembic upgrade head` does, without an ini file)."""
+    """Bring the schema to the newest migration (what `alembic upgrade head` does, without an ini file).
+
+    Replicas that start together all run this first. On PostgreSQL a session advisory lock, one number per
+    service, lets one of them migrate while the others wait, then find the schema at head and do nothing
+    (without it they race to create alembic_version and the tables, and all but one fail). The lock is held on a
+    connection of its own in autocommit, so it keeps no transaction open beside Alembic's; it goes with the
+    connection if the process dies. SQLite serialises writers by itself (Alembic's transaction is one).
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", normalise_url(database_url).replace("%", "%%"))
-    create_engine(database_url).dispose()  # creates the SQLite directory if needed
-    command.upgrade(config, "head")
+    engine = create_engine(database_url)  # creates the SQLite directory if needed
+    try:
+        if not is_postgres(engine):
+            command.upgrade(config, "head")
+            return
+        key = advisory_key(f"dealgate-migrate:{migrations_dir.resolve().parent.parent.name}")  # the service's name
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+            started = time.monotonic()
+            lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            log.info("migrate.locked", waited_s=round(time.monotonic() - started, 3))
+            try:
+                command.upgrade(config, "head")
+            finally:
+                with contextlib.suppress(sa.exc.DBAPIError):  # a lost connection has released the lock already
+                    lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
