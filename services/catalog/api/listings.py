@@ -35,6 +35,8 @@ blp = Blueprint("listings", __name__, url_prefix="/v1/listings", description="Li
 _CACHE_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "Send it back in If-None-Match"},
                   "Cache-Control": {"schema": {"type": "string"}}}
 _WRITE_HEADERS = {"ETag": {"schema": {"type": "string"}, "description": "The version; send it back in If-Match"}}
+# Reads need no token (anonymous callers see published listings and public offers); a token only widens the view.
+_TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
 admin_only = roles_required("admin")
@@ -85,6 +87,7 @@ def answer_search_from_revision():
 @blp.route("")
 class Listings(MethodView):
     @allow_anonymous
+    @blp.doc(security=_TOKEN_OPTIONAL)
     # An instance, not the class: webargs would build a new schema (deep-copying its fields) for every request.
     @blp.arguments(ListingQuerySchema(), location="query")
     @blp.response(200, ListingPageSchema, headers=_CACHE_HEADERS)
@@ -134,6 +137,7 @@ class Listings(MethodView):
 @blp.route("/<listing_id>")
 class ListingItem(MethodView):
     @allow_anonymous
+    @blp.doc(security=_TOKEN_OPTIONAL)
     @blp.response(200, ListingSchema, headers=_CACHE_HEADERS)
     @blp.alt_response(304, description="Not modified: the If-None-Match ETag is still current")
     @blp.alt_response(401, schema="Problem", description="A bad token")
