@@ -9,6 +9,7 @@ import uuid
 import pytest
 import requests
 
+from deploy.keycloak import Keycloak
 from deploy.stack import Ports, Stack
 from shared.auth import TokenService
 from shared.config import Settings
@@ -18,10 +19,26 @@ E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
                   http={"catalog": 18001 + PORT_OFFSET, "deals": 18002 + PORT_OFFSET, "conflict": 18003 + PORT_OFFSET},
                   doorbell={"catalog": 19301 + PORT_OFFSET, "deals": 19302 + PORT_OFFSET,
                             "conflict": 19303 + PORT_OFFSET})
+# The identity provider of the tests that ask for `keycloak`; the stack trusts its issuer from the start.
+E2E_KEYCLOAK = Keycloak(RUN_DIR / "keycloak", port=18180 + PORT_OFFSET,
+                        desk_urls=(f"http://127.0.0.1:{E2E_PORTS.http['conflict']}/desk",))
 
 
 @pytest.fixture(scope="session")
-def stack(postgres_cluster, kafka_broker, pytestconfig):
+def keycloak(stack, pytestconfig) -> Keycloak:
+    """Real Keycloak (dev mode), once per session and only for the tests that ask for it. The stack fixture starts
+    it early when the session holds such tests, so that its 20-40 s of start-up overlap the tests before them."""
+    started = time.monotonic()
+    if E2E_KEYCLOAK.process is None:
+        E2E_KEYCLOAK.spawn()
+    announce(pytestconfig, f"[e2e stack] waiting for Keycloak on {E2E_KEYCLOAK.url} (log: {E2E_KEYCLOAK.log_file})")
+    E2E_KEYCLOAK.wait_ready()
+    announce(pytestconfig, f"[e2e stack] Keycloak ready after {time.monotonic() - started:.1f}s more")
+    return E2E_KEYCLOAK
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_cluster, kafka_broker, pytestconfig, request):
     """Started once for every e2e test that asks for it; its processes log to <var_dir>/log/<process>.log.
 
     It runs on the suite's PostgreSQL (databases of its own) and the suite's Kafka broker: the integration
@@ -33,6 +50,7 @@ def stack(postgres_cluster, kafka_broker, pytestconfig):
     env = {f"{service.upper()}_DATABASE_URL": postgres_cluster.create_database(f"e2e_{service}_{run}")
            for service in ("catalog", "deals", "conflict")}
     env["DEALS_EXPIRY_INTERVAL_S"] = "1"
+    env["DEALGATE_OIDC_ISSUER"] = E2E_KEYCLOAK.issuer  # HS256 development tokens stay accepted besides
     ports = E2E_PORTS if kafka_broker is None else dataclasses.replace(E2E_PORTS, kafka=kafka_broker.port)
     running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=ports, env=env, http_workers=2)
     if kafka_broker is not None:
@@ -42,11 +60,18 @@ def stack(postgres_cluster, kafka_broker, pytestconfig):
         announce(pytestconfig, f"[e2e stack] {message}")
 
     progress(f"starting the shared e2e stack (logs in {running.log_dir}) ...")
+    if any("keycloak" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        progress(f"starting Keycloak on {E2E_KEYCLOAK.url} alongside (log: {E2E_KEYCLOAK.log_file})")
+        try:
+            E2E_KEYCLOAK.spawn()
+        except Exception as exc:  # noqa: BLE001 - the tests that need it fail with the reason; the others go on
+            progress(f"Keycloak did not start: {exc}")
     try:
         running.up(progress=progress)
         yield running
     finally:
         running.down(progress=progress)
+        E2E_KEYCLOAK.stop()
 
 
 class Api:
