@@ -19,7 +19,7 @@ endif
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c requirements.lock
 PYTEST_ARGS ?=
 
-.PHONY: doctor install install-test install-bench install-lint venv-rebuild kafka-jars run up down status \
+.PHONY: doctor install install-test install-bench install-lint venv-rebuild kafka-jars keycloak-dist run up down status \
         test test-unit test-integration test-contract test-e2e bench chaos fuzz lint token clean
 
 doctor:                        ## every prerequisite: ok, or missing with its install command
@@ -61,6 +61,9 @@ $(VENV)/.installed-lint: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
 kafka-jars: install            ## Kafka from Maven Central into ~/.cache/dealgate (first time only)
 	@$(BIN)/python -m deploy.kafka fetch >/dev/null
 
+keycloak-dist: install         ## Keycloak, the e2e identity provider, into ~/.cache/dealgate (first time only)
+	@$(BIN)/python -m deploy.keycloak fetch >/dev/null
+
 # -- the two commands and their parts ------------------------------------------------------------------------------
 run: doctor-run install kafka-jars   ## the whole system in the foreground; Ctrl-C stops it
 	$(BIN)/python -m deploy.stack run
@@ -74,7 +77,7 @@ down:                          ## stop everything `make up` started
 status:
 	@test -x $(BIN)/python || { echo "no $(VENV) yet: nothing was started"; exit 0; }; $(BIN)/python -m deploy.stack status
 
-test: doctor-test install-test kafka-jars   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
+test: doctor-test install-test kafka-jars keycloak-dist   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
 	$(BIN)/python -m pytest --durations=15 --durations-min=1 $(PYTEST_ARGS)
 
 test-unit: install-test
@@ -86,7 +89,7 @@ test-contract: install-test
 test-integration: doctor-test install-test kafka-jars
 	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/integration $(PYTEST_ARGS)
 
-test-e2e: doctor-test install-test kafka-jars
+test-e2e: doctor-test install-test kafka-jars keycloak-dist
 	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/e2e $(PYTEST_ARGS)
 
 bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks; fails if any part fails
@@ -95,7 +98,7 @@ bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks
 chaos: doctor-chaos install kafka-jars   ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
 	$(BIN)/python -m bench.chaos
 
-fuzz: doctor-test install-test kafka-jars      ## a long schemathesis run against every API with every role's token
+fuzz: doctor-test install-test kafka-jars keycloak-dist   ## a long schemathesis run against every API with every role's token
 	DEALGATE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_fuzz.py
 
 lint: install-lint             ## ruff, then mypy (its file list is in pyproject.toml)

@@ -229,21 +229,28 @@ def check_maven(report: Report) -> None:
                     f"(~45 MB) into {cache}")
 
 
-def check_keycloak(report: Report) -> None:
-    """The optional identity provider (deploy/keycloak.py, where present): fetched once through Maven too."""
+def keycloak_cache() -> Path | None:
+    """Where deploy/keycloak.py unpacks its distribution (None when the checkout has no Keycloak)."""
     source = REPO / "deploy" / "keycloak.py"
     if not source.exists():
-        return
+        return None
     version = re.search(r'KEYCLOAK_VERSION = "([^"]+)"', source.read_text())
-    cache = _kafka_cache().parent / f"keycloak-{version.group(1) if version else '?'}"
-    check = report.add(Check("Keycloak (optional IdP)", ("run",), optional_note="only with IDP=keycloak"))
+    return _kafka_cache().parent / f"keycloak-{version.group(1) if version else '?'}"
+
+
+def check_keycloak(report: Report) -> None:
+    """The identity provider of the e2e tests (and of `make up IDP=keycloak`): fetched once through Maven."""
+    cache = keycloak_cache()
+    if cache is None:
+        return
+    check = report.add(Check("Keycloak (e2e IdP)", ("test",)))
     if (cache / ".complete").exists():
-        check.detail = f"distribution already cached in {cache} (only with IDP=keycloak)"
+        check.detail = f"distribution already cached in {cache}"
     elif shutil.which("mvn"):
-        check.detail = f"fetched once through Maven (~160 MB) into {cache} (only with IDP=keycloak)"
+        check.detail = f"the first make test fetches it through Maven (~160 MB) into {cache}"
     else:
         check.status, check.fix = "missing", _apt("maven")
-        check.detail = f"Maven fetches it once (~160 MB) into {cache} (only with IDP=keycloak)"
+        check.detail = f"Maven fetches it once (~160 MB) into {cache}"
 
 
 # -- PostgreSQL, Chromium, wrk -----------------------------------------------------------------------------------
@@ -394,6 +401,8 @@ def test_ports(offset: int) -> list[PortSpec]:
     for base, label in ((19300, "e2e"), (49300, "chaos")):
         specs += [PortSpec(base + n + offset, f"{label} doorbell", udp=True) for n in (1, 2, 3)]
     specs.append(PortSpec(47432 + offset, "chaos PostgreSQL", reusable="postgres"))
+    if keycloak_cache() is not None:
+        specs.append(PortSpec(18180 + offset, "e2e Keycloak"))
     return specs
 
 
@@ -487,7 +496,7 @@ def collect(targets: set[str]) -> Report:
         ({"run", "test", "bench", "chaos", "lint"}, check_python),
         ({"run", "test", "bench", "chaos"}, check_java),
         ({"run", "test", "bench", "chaos"}, check_maven),
-        ({"run"}, check_keycloak),
+        ({"test"}, check_keycloak),
         ({"test", "bench", "chaos"}, check_postgres),
         ({"test"}, check_chromium),
         ({"bench"}, lambda r: check_tool(r, "wrk", "wrk", ("bench",), _apt("wrk"),
@@ -504,7 +513,8 @@ def collect(targets: set[str]) -> Report:
         ({"chaos"}, lambda r: check_ports(r, "make chaos", chaos_ports(), ("chaos",),
                                           "another make bench or make chaos holds them: wait for it to end")),
         (ALL, lambda r: check_disk(r, REPO, "checkout", 1.0, ALL, ".venv ~0.6 GB, var/")),
-        (ALL, lambda r: check_disk(r, _kafka_cache(), "cache", 0.3, ALL, "Kafka jars and ~/.m2 ~0.1 GB")),
+        (ALL, lambda r: check_disk(r, _kafka_cache(), "cache", 1.0, ALL,
+                                   "Kafka jars, Keycloak and ~/.m2 ~0.5 GB")),
         (BENCHES | {"test"}, lambda r: check_disk(r, scratch, "scratch", 1.5, ("test", "bench", "chaos"),
                                                   "the test and bench clusters")),
     ]
