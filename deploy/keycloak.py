@@ -219,7 +219,7 @@ class Keycloak:
         command = [str(home / "bin" / "kc.sh"), "start-dev", f"--http-port={self.port}", "--http-host=127.0.0.1",
                    "--hostname-strict=false", "--import-realm", "--log-level=WARN,org.keycloak.exportimport:INFO"]
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:  # the JVM keeps its own copy of the descriptor
+        with open(self.log_file, "wb") as log:  # the JVM keeps its own copy of the descriptor; a fresh log a start
             self.process = subprocess.Popen(command, env=env, cwd=home, stdout=log,  # noqa: S603 - our argv
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)

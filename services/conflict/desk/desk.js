@@ -41,7 +41,17 @@ async function call(method, path, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
+  let response = await fetch(path, options);
+  if (response.status === 401 && state.token) {
+    // Signed in with single sign-on: an expired access token is renewed with the refresh token, and sent again.
+    const renewed = await deskOidc.refresh();
+    if (renewed) {
+      state.token = renewed;
+      sessionStorage.setItem(TOKEN_KEY, renewed);
+      options.headers.Authorization = `Bearer ${renewed}`;
+      response = await fetch(path, options);
+    }
+  }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     const fields = data && data.errors ? " " + Object.entries(data.errors).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ") : "";
@@ -102,6 +112,7 @@ async function signIn(token) {
   }
   sessionStorage.setItem(TOKEN_KEY, state.token);
   $("signin").hidden = true;
+  $("sso").hidden = true;
   $("signed-in").hidden = false;
   $("views").hidden = false;
   $("who").textContent = describeToken(state.token);
@@ -115,7 +126,7 @@ async function signIn(token) {
 function describeToken(token) {
   try {
     const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return `${claims.sub} (${claims.role})`;
+    return `${claims.preferred_username || claims.sub} (${deskOidc.roleOf(claims)})`;
   } catch (_error) {
     return "signed in";
   }
@@ -129,9 +140,16 @@ function signOut() {
   $("analytics").hidden = true;
   $("views").hidden = true;
   $("signed-in").hidden = true;
-  $("signin").hidden = false;
   $("token").value = "";
   say("Signed out.");
+  showSignIn();
+  deskOidc.signOut().catch((error) => say(`Signed out here; the identity provider's session may remain: ${error.message}`, true));
+}
+
+// Single sign-on when an issuer is configured; a pasted token only where the service allows it (development).
+function showSignIn() {
+  $("sso").hidden = !deskOidc.config.oidc;
+  $("signin").hidden = !deskOidc.config.paste;
 }
 
 // --- views and the URL -----------------------------------------------------------------------------------
@@ -626,6 +644,11 @@ document.addEventListener("DOMContentLoaded", () => {
   // popstate, not hashchange: it comes with every move to another #fragment and with Back / Forward between
   // entries the page pushed itself (closing a case), which hashchange may not.
   window.addEventListener("popstate", () => route().catch((error) => say(error.message, true)));
-  const saved = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) signIn(saved);
+  $("sso-signin").addEventListener("click", () => deskOidc.begin().catch((error) => say(`Sign-in failed: ${error.message}`, true)));
+  deskOidc.load().then(async () => {
+    showSignIn();
+    const fromIssuer = await deskOidc.complete();
+    const saved = fromIssuer || sessionStorage.getItem(TOKEN_KEY);
+    if (saved) await signIn(saved);
+  }).catch((error) => say(`Sign-in failed: ${error.message}`, true));
 });
