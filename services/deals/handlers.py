@@ -30,6 +30,10 @@ class PreconditionFailed(Exception):
     """An If-Match named a version that is no longer current."""
 
 
+class PreconditionRequired(Exception):
+    """An amendment without If-Match: it could silently overwrite a change the caller has not seen (SPEC: 428)."""
+
+
 class ProductsUnavailable(DomainError):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("Some products cannot be registered.")
@@ -219,15 +223,17 @@ def amend_deal(deal_id: str, changes: dict[str, Any], *, principal: Principal, u
             _check_products(changes.get("products", registration.products), principal=principal,
                             customer=changes.get("customer", registration.customer), uow=uow)
         registration.amend(changes)
-    return _change(deal_id, principal, uow, amend, if_match=if_match)
+    return _change(deal_id, principal, uow, amend, if_match=if_match, if_match_required=True)
 
 
 def _change(deal_id: str, principal: Principal, uow: DealsUnitOfWork, change, *,
-            if_match: str | None = None) -> Registration:
+            if_match: str | None = None, if_match_required: bool = False) -> Registration:
     with uow:
         registration = uow.registrations.get(deal_id, for_update=True)
         if registration is None or not _may_see(principal, registration):
-            raise NotFound(deal_id)
+            raise NotFound(deal_id)  # before 428: another partner's registration answers as one that is not there
+        if if_match is None and if_match_required:
+            raise PreconditionRequired(deal_id)
         if if_match is not None and if_match.strip() not in ("*", etag(registration)):
             raise PreconditionFailed(deal_id)
         change(registration)

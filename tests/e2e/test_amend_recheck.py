@@ -13,7 +13,9 @@ def test_changing_the_customer_of_an_approved_registration_is_judged_again(api):
     mine = api.submit(reseller, [listing_id]).json()
     assert api.wait_for_verdict(mine["id"], reseller)["status"] == "approved"
 
-    amended = api.call("PATCH", "deals", f"/v1/deals/{mine['id']}", as_=reseller, json={"customer": customer})
+    approved = api.call("GET", "deals", f"/v1/deals/{mine['id']}", as_=reseller)
+    amended = api.call("PATCH", "deals", f"/v1/deals/{mine['id']}", json={"customer": customer},
+                       as_={**reseller, "If-Match": approved.headers["ETag"]})
     assert amended.status_code == 200, amended.text
     assert amended.json()["status"] == "submitted"
     decided = api.wait_for_verdict(mine["id"], reseller)

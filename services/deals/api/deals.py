@@ -129,8 +129,9 @@ class Deal(MethodView):
     @blp.alt_response(404, description="Not found, or not yours")
     @blp.alt_response(409, description="In review, or in a final status")
     @blp.alt_response(412, description="If-Match names an old version")
+    @blp.alt_response(428, description="If-Match is required")
     def patch(self, changes, deal_id):
-        """Edit a registration (If-Match optional). New customer or products of an approved one are re-checked."""
+        """Edit a registration (If-Match required). New customer or products of an approved one are re-checked."""
         principal = require_roles(*SUBMITTERS)
         return _act(deal_id, lambda: handlers.amend_deal(deal_id, changes, principal=principal,
                                                          uow=_deals().uow_factory(),
@@ -143,7 +144,8 @@ _NO_VERSION = '"-"'  # an ETag no registration ever has: the handler answers it 
 def _if_match(deal_id: str, principal: Principal) -> str | None:
     """If-Match as werkzeug parses it (lists, W/, quoting), reduced to the one ETag the handler compares under
     the row lock: "*", the strong tag sent, or, for a list, the current ETag when the list names it. Weak tags
-    never match (RFC 9110 13.1.1: If-Match compares strongly). None when there is no If-Match (it is optional)."""
+    never match (RFC 9110 13.1.1: If-Match compares strongly). None when there is no If-Match (the handler then
+    answers 428, once it has made sure the registration is the caller's to see)."""
     if "If-Match" not in request.headers:
         return None
     tags = request.if_match
@@ -198,6 +200,8 @@ def _act(deal_id: str, action):
         registration = action()
     except handlers.NotFound:
         abort(404, message="No such registration.")
+    except handlers.PreconditionRequired:
+        abort(428, message="Send If-Match with the registration's current ETag (from its last read).")
     except handlers.PreconditionFailed:
         abort(412, message="The registration changed since you read it; read it again and retry.")
     except handlers.ProductsUnavailable as exc:

@@ -264,6 +264,8 @@ def test_if_match_with_an_old_version_is_refused(uow):
     deal_id = submit(uow, who, deal_fields([product]))["id"]
     with pytest.raises(handlers.PreconditionFailed):
         handlers.amend_deal(deal_id, {"notes": "x"}, principal=who, uow=uow, if_match='"7"')
+    with pytest.raises(handlers.PreconditionRequired):
+        handlers.amend_deal(deal_id, {"notes": "x"}, principal=who, uow=uow)
     changed = handlers.amend_deal(deal_id, {"notes": "x"}, principal=who, uow=uow, if_match='"1"')
     assert changed.notes == "x" and changed.version == 2
 
@@ -359,7 +361,9 @@ def test_new_products_of_an_approved_registration_are_announced_for_a_recheck(uo
     deal_id = submit(uow, who, deal_fields([first]))["id"]
     handlers.on_registration_cleared(event("registration.cleared", {"deal_id": deal_id}), uow=uow, policy=POLICY)
     uow.commit()
-    changed = handlers.amend_deal(deal_id, {"products": [first, second]}, principal=who, uow=uow)
+    approved = uow.registrations.get(deal_id)
+    changed = handlers.amend_deal(deal_id, {"products": [first, second]}, principal=who, uow=uow,
+                                  if_match=handlers.etag(approved))
     assert changed.status == "submitted"
     [update] = [e for e in uow.events_of_type("deal.updated") if e.data.get("recheck")]
     assert update.data["status"] == "submitted" and update.data["products"] == [first, second]

@@ -236,9 +236,10 @@ def test_an_if_match_list_holding_the_deal_version_applies(world, if_match):
     assert response.status_code == 200 and response.headers["ETag"] == '"2"', response.json
 
 
-def test_a_deal_patch_without_if_match_still_applies_as_documented(world):
+def test_a_deal_patch_without_if_match_is_428_and_changes_nothing(world):
     url, who = a_deal(world)
-    assert world.deals.patch(url, json={"notes": "x"}, headers=who).status_code == 200
+    assert_problem(world.deals.patch(url, json={"notes": "x"}, headers=who), 428)
+    assert world.deals.get(url, headers=who).json["version"] == 1
 
 
 def test_an_if_match_on_someone_elses_deal_is_404_not_412(world):
