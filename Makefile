@@ -18,6 +18,9 @@ endif
 
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -c requirements.lock
 PYTEST_ARGS ?=
+# IDP=keycloak: make run/up start a local Keycloak as the services' OpenID Connect issuer (deploy/keycloak.py).
+IDP ?=
+IDP_ARGS := $(if $(IDP),--idp $(IDP))
 
 .PHONY: doctor install install-test install-bench install-lint venv-rebuild kafka-jars keycloak-dist run up down status \
         test test-unit test-integration test-contract test-e2e bench chaos fuzz lint token clean
@@ -65,11 +68,11 @@ keycloak-dist: install         ## Keycloak, the e2e identity provider, into ~/.c
 	@$(BIN)/python -m deploy.keycloak fetch >/dev/null
 
 # -- the two commands and their parts ------------------------------------------------------------------------------
-run: doctor-run install kafka-jars   ## the whole system in the foreground; Ctrl-C stops it
-	$(BIN)/python -m deploy.stack run
+run: doctor-run install kafka-jars $(if $(IDP),keycloak-dist)   ## the whole system in the foreground; Ctrl-C stops it
+	$(BIN)/python -m deploy.stack run $(IDP_ARGS)
 
-up: doctor-run install kafka-jars    ## the same in the background; returns once every /readyz answers
-	$(BIN)/python -m deploy.stack up
+up: doctor-run install kafka-jars $(if $(IDP),keycloak-dist)   ## in the background; returns once every /readyz answers
+	$(BIN)/python -m deploy.stack up $(IDP_ARGS)
 
 down:                          ## stop everything `make up` started
 	@test ! -x $(BIN)/python || $(BIN)/python -m deploy.stack down

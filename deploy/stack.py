@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.kafka import KafkaBroker, port_open
+from deploy.keycloak import DESK_USER, Keycloak
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -45,13 +46,14 @@ DEMO_IDENTITIES: tuple[tuple[str, dict[str, str]], ...] = (
 @dataclasses.dataclass
 class Ports:
     kafka: int = 9092
+    keycloak: int = 8080  # only with IDP=keycloak
     http: dict = dataclasses.field(default_factory=lambda: {"catalog": 8001, "deals": 8002, "conflict": 8003})
     doorbell: dict = dataclasses.field(default_factory=lambda: {"catalog": 9301, "deals": 9302, "conflict": 9303})
 
 
 class Stack:
     def __init__(self, var_dir: Path = REPO / "var", ports: Ports | None = None, env: dict | None = None,
-                 http_workers: int | None = None):
+                 http_workers: int | None = None, idp: str | None = None):
         self.var_dir = Path(var_dir)
         self.ports = ports or Ports()
         self.extra_env = dict(env or {})
@@ -60,6 +62,10 @@ class Stack:
         self.log_dir = self.var_dir / "log"
         self.kafka = KafkaBroker(self.var_dir / "kafka", port=self.ports.kafka)
         self.processes: dict[str, subprocess.Popen] = {}
+        # idp="keycloak": a local Keycloak (deploy/keycloak.py) is the services' OpenID Connect issuer.
+        self.idp = idp
+        self.keycloak = (Keycloak(self.var_dir / "keycloak", port=self.ports.keycloak,
+                                  desk_urls=(self.url("conflict") + "/desk",)) if idp == "keycloak" else None)
 
     # -- environment ---------------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -73,6 +79,8 @@ class Stack:
             env[f"{service.upper()}_RELAY_DOORBELL_PORT"] = str(self.ports.doorbell[service])
         if self.http_workers:
             env["DEALGATE_HTTP_WORKERS"] = str(self.http_workers)
+        if self.keycloak is not None:
+            env["DEALGATE_OIDC_ISSUER"] = self.keycloak.issuer
         env.update(self.extra_env)
         return env
 
@@ -90,6 +98,11 @@ class Stack:
         state: dict[str, Any] = {"processes": {}, "kafka_started": False}
         # The migrations need only their databases: they run while the JVM starts, not after it.
         migrations = {service: self.start_migration(service) for service in SERVICES}
+        if self.keycloak is not None:
+            progress(f"starting Keycloak on {self.keycloak.url} alongside (log: {self.keycloak.log_file}) ...")
+            state["keycloak_started"] = True
+            self._save(state)
+            self.keycloak.spawn()
         try:
             if port_open("127.0.0.1", self.ports.kafka):
                 progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
@@ -118,6 +131,10 @@ class Stack:
         self.wait_ready(timeout_s=timeout_s)
         progress(f"all services ready in {time.monotonic() - started:.1f}s")
         self.seed_catalog(progress=progress)
+        if self.keycloak is not None:
+            progress("waiting for Keycloak ...")
+            self.keycloak.wait_ready()
+            progress(f"Keycloak ready in {time.monotonic() - started:.1f}s: issuer {self.keycloak.issuer}")
 
     def seed_catalog(self, *, progress=print) -> None:
         """The demo catalog, through the API like real data; listings already there are skipped."""
@@ -218,6 +235,9 @@ class Stack:
         if state.get("kafka_started"):
             progress("stopping Kafka ...")
             self.kafka.stop()
+        if state.get("keycloak_started"):
+            progress("stopping Keycloak ...")
+            (self.keycloak or Keycloak(self.var_dir / "keycloak")).stop()
         self.state_file.unlink(missing_ok=True)
         progress("stopped")
 
@@ -292,6 +312,11 @@ def print_welcome(stack: Stack) -> None:
     print(f"  deals     {stack.url('deals')}   (OpenAPI: {stack.url('deals')}/openapi.json)")
     print(f"  conflict  {stack.url('conflict')}   (desk: {stack.url('conflict')}/desk)")
     print(f"  kafka     127.0.0.1:{stack.ports.kafka}     logs: {stack.log_dir}")
+    if stack.keycloak is not None:
+        print(f"  keycloak  {stack.keycloak.url}   (issuer: {stack.keycloak.issuer}; console: admin/admin)")
+        print(f"\nThe desk signs in through Keycloak as {DESK_USER[0]} / {DESK_USER[1]}. Real tokens for the realm's"
+              " clients:\n  .venv/bin/dealgate token --role partner --partner-id acme --idp     (also globex; "
+              "--role marketplace --partner-id cloud; --role sales; --role admin)")
     print("\nDemo tokens (valid 12h; make more with `dealgate token --role ROLE`):")
     for role, claims in DEMO_IDENTITIES:
         token = tokens.issue(role, ttl=parse_ttl("12h"), **claims)
@@ -303,8 +328,9 @@ def print_welcome(stack: Stack) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack")
     parser.add_argument("action", choices=("run", "up", "down", "status", "supervise"))
+    parser.add_argument("--idp", choices=("keycloak",), help="run a local Keycloak as the OpenID Connect issuer")
     args = parser.parse_args(argv)
-    stack = Stack()
+    stack = Stack(idp=args.idp)
     if args.action == "down":
         return stop_supervisor(stack)
     if args.action == "status":
@@ -350,11 +376,12 @@ def start_supervisor_in_background(stack: Stack) -> int:
         print_welcome(stack)
         return 0
     with open(stack.log_dir / "supervisor.log", "ab") as log:  # the supervisor keeps its own copy of the descriptor
-        supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise"],  # noqa: S603 - our own module
+        supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise",  # noqa: S603 - our own module
+                                       *(["--idp", stack.idp] if stack.idp else [])],
                                       cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.monotonic()
     print("starting Kafka and the three services in the background ...")
-    while time.monotonic() - started < 180:
+    while time.monotonic() - started < (300 if stack.keycloak else 180):
         if supervisor.poll() is not None:
             print(f"start-up failed; see {stack.log_dir / 'supervisor.log'}", file=sys.stderr)
             return 1
