@@ -5,10 +5,11 @@ import collections
 import contextlib
 import dataclasses
 import heapq
+import socket
 import threading
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -58,6 +59,24 @@ class PublishFailed(RuntimeError):
     pass
 
 
+class MessageRejected(PublishFailed):
+    """The broker (or the client, before sending) refused a message itself: larger than the topic takes, a topic
+    that does not exist or may not be written. Sending it again cannot succeed, unlike during an outage.
+
+    `acknowledged`: the refused message's place in the list, every message before it acknowledged (None when it is
+    not known which one it was); the messages after it may or may not have been sent.
+    """
+
+    def __init__(self, message: str, *, acknowledged: int | None = None):
+        super().__init__(message)
+        self.acknowledged = acknowledged
+
+
+# What a producer sends at most per message; deploy/kafka.py gives its broker the same message.max.bytes. The relay
+# checks at start-up that the broker takes this much on the topics it publishes to (DEALGATE_RELAY_MAX_MESSAGE_BYTES).
+DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
 class Publisher(Protocol):
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Send all messages and return only once the broker acknowledged every one; raise PublishFailed otherwise."""
@@ -73,21 +92,66 @@ class Subscription(Protocol):
 
 
 class Bus(Protocol):
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest message its publishers send; a larger one is refused (MessageRejected) before sending."""
+
     def publisher(self) -> Publisher: ...
     def subscribe(self, topics: Sequence[str], group: str) -> Subscription: ...
     def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None: ...
+    def message_limits(self, topics: Sequence[str]) -> dict[str, int]:
+        """The largest message the broker takes on each topic (its max.message.bytes, else message.max.bytes)."""
 
 
 # --- Kafka -------------------------------------------------------------------------------------------
 
 
 class KafkaBus:
-    def __init__(self, bootstrap_servers: str, client_id: str = "dealgate"):
+    def __init__(self, bootstrap_servers: str, client_id: str = "dealgate", *,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
+        self._max_message_bytes = max_message_bytes
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self._max_message_bytes
 
     def publisher(self) -> KafkaPublisher:
-        return KafkaPublisher(self.bootstrap_servers, self.client_id)
+        return KafkaPublisher(self.bootstrap_servers, self.client_id, max_request_size=self._max_message_bytes)
+
+    def message_limits(self, topics: Sequence[str]) -> dict[str, int]:
+        """Each topic's max.message.bytes as the broker applies it (its own setting, else the broker's default);
+        for a topic that does not exist yet, the smallest message.max.bytes of the brokers (what it would get)."""
+        from kafka import KafkaAdminClient
+        from kafka.admin import ConfigResource, ConfigResourceType
+        from kafka.errors import AuthorizationError
+
+        if not _tcp_reachable(self.bootstrap_servers):
+            raise ConnectionError(f"no broker answers at {self.bootstrap_servers}")
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
+                                 request_timeout_ms=10_000, bootstrap_timeout_ms=5_000)
+        try:
+            described = admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"]) for topic in topics],
+                config_filter="all")
+            limits = {topic: int(entry["max.message.bytes"]["value"])
+                      for topic, entry in described.get("topic", {}).items() if "max.message.bytes" in entry}
+            missing = [topic for topic in topics if topic not in limits]
+            if missing:
+                brokers = [str(b["broker_id"]) for b in admin.describe_cluster()["brokers"]]
+                described = admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.BROKER, b, ["message.max.bytes"]) for b in brokers],
+                    config_filter="all")
+                broker_limit = min(int(entry["message.max.bytes"]["value"])
+                                   for entry in described.get("broker", {}).values() if "message.max.bytes" in entry)
+                limits.update({topic: broker_limit for topic in missing})
+            return limits
+        except AuthorizationError as exc:  # may not describe configs: the check cannot be made, which is no fault
+            log.warning("kafka.message_limits_unknown", error=f"{type(exc).__name__}: {exc}")
+            return {}
+        finally:
+            admin.close()
 
     def subscribe(self, topics: Sequence[str], group: str) -> KafkaSubscription:
         return KafkaSubscription(self.bootstrap_servers, topics, group, self.client_id)
@@ -112,8 +176,14 @@ class KafkaBus:
             admin.close()
 
 
+# Errors that belong to the message rather than to the broker's health (kafka.errors class names).
+_REJECTIONS = frozenset({"MessageSizeTooLargeError", "RecordListTooLargeError", "CorruptRecordError",
+                         "InvalidRecordError", "InvalidTopicError", "TopicAuthorizationFailedError",
+                         "PolicyViolationError", "UnsupportedForMessageFormatError"})
+
+
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str, client_id: str):
+    def __init__(self, bootstrap_servers: str, client_id: str, *, max_request_size: int = DEFAULT_MAX_MESSAGE_BYTES):
         from kafka import KafkaProducer
 
         # acks=all + idempotence: an acknowledged send is on every in-sync replica, and producer retries
@@ -129,25 +199,80 @@ class KafkaPublisher:
             delivery_timeout_ms=30_000,
             allow_auto_create_topics=False,
             reconnect_backoff_max_ms=2_000,  # come back quickly once a restarted broker answers
-            max_request_size=8 * 1024 * 1024,  # matches the broker's message.max.bytes (deploy/kafka.py)
+            max_request_size=max_request_size,  # the relay checks at start-up that the broker takes as much
         )
+        self._bootstrap_servers = bootstrap_servers
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        from kafka.errors import KafkaError
+        """A refused message raises MessageRejected; after that this producer may keep failing (an idempotent
+        producer's sequence broke), so the caller replaces it, as after any failure."""
+        from kafka.errors import KafkaError, KafkaTimeoutError
 
+        futures: list[Any] = []
+        sent = False
         try:
-            futures = [
-                self._producer.send(m.topic, key=m.key.encode(), value=m.value, headers=m.headers)
-                for m in messages
-            ]
+            for m in messages:
+                futures.append(self._producer.send(m.topic, key=m.key.encode(), value=m.value, headers=m.headers))
+            sent = True
             self._producer.flush(timeout=30)
             for future in futures:
                 future.get(timeout=30)
         except KafkaError as exc:
-            raise PublishFailed(str(exc)) from exc
+            error = f"{type(exc).__name__}: {exc}"
+            if type(exc).__name__ in _REJECTIONS:
+                index, refusal = self._refused_at(futures, sent)
+                raise MessageRejected(refusal or error, acknowledged=index) from exc
+            if isinstance(exc, KafkaTimeoutError) and len({m.topic for m in messages}) == 1:
+                missing = self._missing_topic(messages[0].topic)
+                if missing:
+                    raise MessageRejected(missing, acknowledged=0 if not futures else None) from exc
+            raise PublishFailed(error) from exc
+
+    def _refused_at(self, futures: list[Any], sent: bool) -> tuple[int | None, str | None]:
+        """Where the refused message is in the list, if every message before it was acknowledged, and the error
+        of a message the broker refused (None: the one send() refused)."""
+        from kafka.errors import KafkaError
+
+        if not sent:  # send() refused the next message itself (too large): the ones queued before it go out now
+            with contextlib.suppress(KafkaError):
+                self._producer.flush(timeout=30)
+        for index, future in enumerate(futures):  # else (or also) the broker refused one: the first not acknowledged
+            if not future.succeeded():
+                error = future.exception
+                if future.failed() and type(error).__name__ in _REJECTIONS:
+                    return index, f"{type(error).__name__}: {error}"
+                return None, None
+        return (None if sent else len(futures)), None
+
+    def _missing_topic(self, topic: str) -> str | None:
+        """After a timeout: whether the broker answers and has no such topic (the producer waits for its metadata
+        until max_block_ms when the broker does not create topics on demand), or it is the broker that is away."""
+        from kafka import KafkaAdminClient
+
+        if not _tcp_reachable(self._bootstrap_servers):
+            return None  # the broker is away (an admin client would take 30 s to say so)
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self._bootstrap_servers, request_timeout_ms=5_000,
+                                     bootstrap_timeout_ms=5_000, client_id="dealgate-relay-check")
+            try:
+                exists = topic in admin.list_topics()
+            finally:
+                admin.close()
+        except Exception:  # noqa: BLE001 - the broker is not answering: an outage, not this message's fault
+            return None
+        return None if exists else f"UnknownTopicOrPartitionError: the topic {topic} does not exist"
 
     def close(self) -> None:
         self._producer.close(timeout=5)
+
+
+def _tcp_reachable(bootstrap_servers: str) -> bool:
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        with contextlib.suppress(OSError, ValueError), socket.create_connection((host or "127.0.0.1", int(port)),
+                                                                                timeout=1.0):
+            return True
+    return False
 
 
 class KafkaSubscription:
@@ -202,13 +327,23 @@ class KafkaSubscription:
 class InMemoryBus:
     """A single-process twin of Kafka: partitioned append-only logs, keyed partitioning, group offsets."""
 
-    def __init__(self, default_partitions: int = 3):
+    def __init__(self, default_partitions: int = 3, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
         self._lock = threading.RLock()
         self._default_partitions = default_partitions
         self.logs: dict[str, list[list[Message]]] = {}
         self.group_offsets: dict[tuple[str, str, int], int] = collections.defaultdict(int)
         self.fail_publishes = 0  # tests set this to simulate a broker outage for the next N publish calls
         self._appended = 0
+        self._max_message_bytes = max_message_bytes
+        self.broker_message_limit = max_message_bytes  # tests lower it to see the relay's start-up check refuse
+        self.rejected_topics: set[str] = set()  # tests add a topic to have every message to it refused
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self._max_message_bytes
+
+    def message_limits(self, topics: Sequence[str]) -> dict[str, int]:
+        return {topic: self.broker_message_limit for topic in topics}
 
     def _log(self, topic: str) -> list[list[Message]]:
         with self._lock:
@@ -250,7 +385,13 @@ class InMemoryPublisher:
         if self._bus.fail_publishes > 0:
             self._bus.fail_publishes -= 1
             raise PublishFailed("broker unavailable (simulated)")
-        for message in messages:
+        for index, message in enumerate(messages):  # like Kafka's producer: the ones before a refused message go
+            if len(message.value) > self._bus.max_message_bytes:
+                raise MessageRejected(f"MessageSizeTooLargeError: the message is {len(message.value)} bytes",
+                                      acknowledged=index)
+            if message.topic in self._bus.rejected_topics:
+                raise MessageRejected(f"TopicAuthorizationFailedError: {message.topic} (simulated)",
+                                      acknowledged=index)
             self._bus.append(message)
 
     def close(self) -> None:

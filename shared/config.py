@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from shared.bus import DEFAULT_MAX_MESSAGE_BYTES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # noqa: S105 - the dev default; long enough for HS256 (>= 32 bytes)
 
@@ -81,6 +83,10 @@ class Settings:
     log_json: bool = True
     relay_doorbell: tuple[str, int] | None = None
     relay_poll_interval_s: float = 0.5
+    # A row the broker refuses this many times moves to outbox_dead (shared/relay.py).
+    relay_max_attempts: int = 5
+    # The largest message a publisher sends; each relay checks at start-up that the broker takes as much.
+    kafka_max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     consumer_group: str = ""
     var_dir: Path = REPO_ROOT / "var"
     # Fault injection for the guarantee tests, e.g. DEALGATE_FAULT_RELAY_EXIT_AFTER_PUBLISH=1 makes the relay
@@ -103,6 +109,9 @@ class Settings:
             log_json=env.get("DEALGATE_LOG_FORMAT", "json") == "json",
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
             relay_poll_interval_s=read_float(env, "DEALGATE_RELAY_POLL_S", 0.5, minimum=0.01),
+            relay_max_attempts=read_int(env, "DEALGATE_RELAY_MAX_ATTEMPTS", 5, minimum=1),
+            kafka_max_message_bytes=read_int(env, "DEALGATE_KAFKA_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES,
+                                             minimum=1024),
             consumer_group=env.get(f"{service.upper()}_CONSUMER_GROUP", f"dealgate-{service}"),
             var_dir=var_dir,
             faults={k[len("DEALGATE_FAULT_"):].lower(): read_int(env, k, 0) for k in env

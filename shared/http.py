@@ -28,7 +28,7 @@ from shared.config import ConfigError, Settings
 from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
 from shared.kafka_metrics import depth_collectors
 from shared.logging import bind_correlation_id, configure_logging, unbind_request_context
-from shared.metrics import http_metrics, render_latest
+from shared.metrics import OutboxCollector, http_metrics, render_latest
 
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
@@ -129,8 +129,10 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
     own: list[Collector] = []
 
     def collectors() -> list[Collector]:
-        if service_metrics is not None and not own:
-            own.append(service_metrics(components))
+        if not own:
+            own.append(OutboxCollector(components.engine, settings.service))
+            if service_metrics is not None:
+                own.append(service_metrics(components))
         return [*kafka_collectors(), *own]
 
     app, api = create_base_app(

@@ -33,3 +33,28 @@ def drop_messaging_tables_v1(op: Any) -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", "outbox")
     op.drop_table("outbox")
+
+
+def add_outbox_dead_v2(op: Any) -> None:  # alembic.op, a module
+    """The outbox's refusal counter, and outbox_dead for the rows the relay gave up on (shared/outbox.py)."""
+    op.add_column("outbox", sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
+    op.create_table(
+        "outbox_dead",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("message_key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("correlation_id", sa.String(64)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("error", sa.Text, nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def drop_outbox_dead_v2(op: Any) -> None:
+    op.drop_table("outbox_dead")
+    with op.batch_alter_table("outbox") as batch:  # SQLite drops a column by rebuilding the table
+        batch.drop_column("attempts")

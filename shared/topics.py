@@ -26,3 +26,6 @@ TOPICS = (
     TopicSpec(CONFLICT_CASES, 3),
     *(TopicSpec(dlq_name(name), 1) for name in (CATALOG_LISTINGS, DEALS_REGISTRATIONS, CONFLICT_CASES)),
 )
+
+# The topics each service's relay publishes to (its outbox holds nothing else): checked at the relay's start-up.
+PUBLISHED_BY = {"catalog": (CATALOG_LISTINGS,), "deals": (DEALS_REGISTRATIONS,), "conflict": (CONFLICT_CASES,)}

@@ -5,7 +5,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Protocol, TypeVar
@@ -17,12 +17,13 @@ from sqlalchemy.engine import Engine
 from shared.bus import Bus, Message, Publisher, Subscription
 from shared.config import ConfigError, Settings
 from shared.consumer import EventConsumer, EventHandler
-from shared.db import upgrade_to_head
+from shared.db import is_postgres, upgrade_to_head
 from shared.doorbell import UdpDoorbell
 from shared.events import CloudEvent
 from shared.logging import configure_logging
 from shared.metrics import worker_metrics
 from shared.relay import OutboxRelay
+from shared.topics import PUBLISHED_BY
 from shared.uow import ConsumingUnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -63,9 +64,12 @@ def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], 
     """The whole relay process of a service: its outbox to Kafka until SIGTERM."""
     settings = start_worker(settings_class, "relay")
     components = build(settings)
-    run_relay(service=settings.service, engine=components.engine, outbox_table=outbox_table, bus=components.bus,
-              doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
-              faults=settings.faults)
+    try:
+        run_relay(service=settings.service, engine=components.engine, outbox_table=outbox_table, bus=components.bus,
+                  doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
+                  faults=settings.faults, max_attempts=settings.relay_max_attempts)
+    except ConfigError as exc:
+        sys.exit(f"dealgate {settings.service} relay: {exc}")
 
 
 def migrate_main(settings_class: type[Settings], migrations: Path) -> None:
@@ -106,21 +110,41 @@ def crash_after(count: int | None, what: str) -> Callable[[], None] | None:
 
 def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
               doorbell_address: tuple[str, int] | None, poll_interval_s: float,
-              stop: threading.Event | None = None, faults: Mapping[str, int] | None = None) -> None:
+              stop: threading.Event | None = None, faults: Mapping[str, int] | None = None,
+              max_attempts: int = 5) -> None:
+    """Publish the outbox until stopped. First, once the broker answers, check that it takes messages as large as
+    the publisher may send on the service's topics: ConfigError (one line) if not."""
     stop = stop or stop_on_signals()
+    problems: list[str] = []
+    topics = PUBLISHED_BY.get(service, ())
+    if topics and not _retry_until_done(lambda: problems.extend(message_limit_problems(bus, topics)),
+                                        "relay.message_limit_unknown", stop):
+        return
+    if problems:
+        raise ConfigError("; ".join(problems))
     published = worker_metrics()["published"].labels(service)
     relay = OutboxRelay(engine, outbox_table, bus.publisher, poll_interval_s=poll_interval_s,
                         batch_size=(faults or {}).get("relay_batch_size", 500), on_published=published.inc,
                         after_publish_before_mark=crash_after((faults or {}).get("relay_exit_after_publish"),
-                                                              "publish"))
+                                                              "publish"),
+                        max_attempts=max_attempts, lease=service)
     listener = UdpDoorbell(doorbell_address).listener() if doorbell_address else _Sleeper(stop)
-    log.info("relay.started", doorbell=doorbell_address)
+    log.info("relay.started", doorbell=doorbell_address, max_message_bytes=bus.max_message_bytes,
+             max_attempts=max_attempts, replicas="take turns per batch" if is_postgres(engine) else "one (SQLite)")
     try:
         relay.run(listener, stop)
     finally:
         relay.close()
         listener.close()
         log.info("relay.stopped")
+
+
+def message_limit_problems(bus: Bus, topics: Sequence[str]) -> list[str]:
+    """What is wrong, if anything, with the broker's message size limit on `topics` for this bus's publishers."""
+    return [f"the broker takes messages of at most {limit} bytes on {topic} (its max.message.bytes, else the "
+            f"broker's message.max.bytes), less than the {bus.max_message_bytes} this relay may send: raise it, or "
+            f"set DEALGATE_KAFKA_MAX_MESSAGE_BYTES to at most {limit}"
+            for topic, limit in sorted(bus.message_limits(topics).items()) if limit < bus.max_message_bytes]
 
 
 def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,

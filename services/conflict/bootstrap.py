@@ -47,7 +47,8 @@ def bootstrap(settings: ConflictSettings, *, bus: Bus | None = None, engine: Eng
     return Conflict(
         settings=settings,
         engine=engine,
-        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict"),
+        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict",
+                                    max_message_bytes=settings.kafka_max_message_bytes),
         tokens=verifiers_for(settings),
         rules=rules or load_rules(settings.rules_file),
         detector=OverlapDetector(),

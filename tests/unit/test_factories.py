@@ -48,3 +48,17 @@ def test_creating_an_app_does_not_touch_the_network_or_disk(tmp_path):
     settings = DealsSettings.from_env(env={"DEALGATE_VAR_DIR": str(tmp_path / "nowhere")})
     create_deals({"SETTINGS": settings})
     assert not (tmp_path / "nowhere" / "deals.db").exists()
+
+
+@pytest.mark.parametrize("service", FACTORIES)
+def test_metrics_export_the_outbox_backlog_its_oldest_age_and_the_dead_rows(service, tmp_path):
+    settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path),
+                                                  "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    from importlib import import_module
+
+    from shared.db import upgrade_to_head
+
+    upgrade_to_head(settings.database_url, import_module(f"services.{service}.bootstrap").MIGRATIONS)
+    text = FACTORIES[service]({"SETTINGS": settings}).test_client().get("/metrics").get_data(as_text=True)
+    for gauge in ("dealgate_outbox_backlog", "dealgate_outbox_oldest_pending_age_seconds", "dealgate_outbox_dead"):
+        assert f'{gauge}{{service="{service}"}} 0.0' in text, gauge

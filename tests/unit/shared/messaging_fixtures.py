@@ -8,13 +8,14 @@ import sqlalchemy as sa
 from shared.db import create_engine
 from shared.events import CloudEvent
 from shared.inbox import define_inbox_table
-from shared.outbox import define_outbox_table
+from shared.outbox import dead_table_of, define_outbox_table
 from shared.uow import SqlUnitOfWork
 
 metadata = sa.MetaData()
 effects = sa.Table("effects", metadata, sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
                    sa.Column("subject", sa.String(100), nullable=False))
 outbox = define_outbox_table(metadata)
+outbox_dead = dead_table_of(outbox)
 inbox = define_inbox_table(metadata)
 
 
