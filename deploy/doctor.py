@@ -243,7 +243,8 @@ def check_keycloak(report: Report) -> None:
     cache = keycloak_cache()
     if cache is None:
         return
-    check = report.add(Check("Keycloak (e2e IdP)", ("test",)))
+    with_idp = os.environ.get("IDP") == "keycloak"  # make run/up IDP=keycloak start one too
+    check = report.add(Check("Keycloak (IdP)", ("run", "test") if with_idp else ("test",)))
     if (cache / ".complete").exists():
         check.detail = f"distribution already cached in {cache}"
     elif shutil.which("mvn"):
@@ -382,10 +383,14 @@ class PortSpec:
 
 
 def run_ports() -> list[PortSpec]:
-    return [PortSpec(8001, "catalog API"), PortSpec(8002, "deals API"), PortSpec(8003, "conflict API"),
-            PortSpec(9092, "Kafka", reusable="kafka.Kafka"), PortSpec(9093, "Kafka controller", reusable="kafka.Kafka"),
-            PortSpec(9301, "catalog doorbell", udp=True), PortSpec(9302, "deals doorbell", udp=True),
-            PortSpec(9303, "conflict doorbell", udp=True)]
+    specs = [PortSpec(8001, "catalog API"), PortSpec(8002, "deals API"), PortSpec(8003, "conflict API"),
+             PortSpec(9092, "Kafka", reusable="kafka.Kafka"),
+             PortSpec(9093, "Kafka controller", reusable="kafka.Kafka"),
+             PortSpec(9301, "catalog doorbell", udp=True), PortSpec(9302, "deals doorbell", udp=True),
+             PortSpec(9303, "conflict doorbell", udp=True)]
+    if os.environ.get("IDP") == "keycloak":
+        specs.append(PortSpec(8080, "Keycloak (IDP=keycloak)"))
+    return specs
 
 
 def test_ports(offset: int) -> list[PortSpec]:
@@ -496,7 +501,7 @@ def collect(targets: set[str]) -> Report:
         ({"run", "test", "bench", "chaos", "lint"}, check_python),
         ({"run", "test", "bench", "chaos"}, check_java),
         ({"run", "test", "bench", "chaos"}, check_maven),
-        ({"test"}, check_keycloak),
+        ({"test", "run"} if os.environ.get("IDP") == "keycloak" else {"test"}, check_keycloak),
         ({"test", "bench", "chaos"}, check_postgres),
         ({"test"}, check_chromium),
         ({"bench"}, lambda r: check_tool(r, "wrk", "wrk", ("bench",), _apt("wrk"),
