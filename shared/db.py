@@ -26,15 +26,18 @@ def normalise_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine whose errors never show the statement's parameters (`hide_parameters`): they are registrations,
+    contacts and tokens' partner ids, and a database error's text reaches logs and DLQ headers."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         _use_wal_and_immediate_transactions(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, pool_recycle=1800,
+                            hide_parameters=True)
 
 
 def _use_wal_and_immediate_transactions(engine: Engine) -> None:

@@ -42,7 +42,8 @@ def create_read_engine(database_url: str, write_engine: Engine) -> Engine:
     if url.split("///", 1)[-1] in ("", ":memory:"):
         return write_engine  # a private in-memory database exists only on the writer's connection
     Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # Like shared.db.create_engine: a statement's parameters never appear in an error's text.
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
