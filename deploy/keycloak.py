@@ -180,17 +180,20 @@ class Keycloak:
         return self.data_dir / "keycloak.pid"
 
     def prepare(self) -> Path:
-        """A home of its own: bin/ and conf/ copied (kc.sh finds its home from where it lies), lib/ and themes/
-        linked from the cache, and a fresh data/ with the realm to import."""
+        """A home of its own: bin/ and conf/ copied (kc.sh finds its home from where it lies), the jars and themes
+        linked from the cache, and a fresh data/ with the realm to import. lib/quarkus is copied too: dev mode
+        rebuilds it on its first start, and two instances must not rebuild one copy at once."""
         dist = fetch()
         home = self.data_dir / "home"
-        for name in ("bin", "conf"):
+        if (home / "lib").is_symlink():  # a home laid out before lib/quarkus was its own
+            (home / "lib").unlink()
+        for name in ("bin", "conf", "lib/quarkus"):
             if not (home / name).exists():
                 shutil.copytree(dist / name, home / name, symlinks=True)
-        for name in ("lib", "themes", "providers"):
+        for name in ("themes", "providers", *(f"lib/{entry.name}" for entry in (dist / "lib").iterdir())):
             link = home / name
-            if not link.exists():
-                link.symlink_to(dist / name, target_is_directory=True)
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(dist / name, target_is_directory=(dist / name).is_dir())
         # Dev mode keeps its H2 database under data/: starting afresh re-imports the realm as the file has it.
         shutil.rmtree(home / "data", ignore_errors=True)
         (home / "data" / "import").mkdir(parents=True)
