@@ -299,9 +299,17 @@ def on_registration_cleared(event: CloudEvent, *, uow: DealsUnitOfWork, policy: 
     uow.registrations.save(registration)
 
 
+def _members(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The members a case event is about: those its change touched ("members"; the case itself is summarised
+    beside them, however large). Events from before that carried the whole case in "registrations"."""
+    return data["members"] if "members" in data else data["registrations"]
+
+
 def on_case_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
-    """Members go into review; members of a case merged into this one follow it (their case_ref changes)."""
-    for member in event.data.get("registrations", []):
+    """Members go into review; members of a case merged into this one follow it (their case_ref changes).
+
+    Only the members the change touched come with the event: a claim or a status note names none or one."""
+    for member in _members(event.data):
         registration = uow.registrations.get(member["deal_id"], for_update=True)
         if registration is None:
             continue
@@ -316,7 +324,7 @@ def on_case_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
 
 def on_case_resolved(event: CloudEvent, *, uow: DealsUnitOfWork, policy: DealPolicy) -> None:
     resolution = event.data.get("resolution") or {}
-    members = event.data.get("registrations") or []
+    members = _members(event.data)  # the members with an outcome in this event (a large case decides in parts)
     for deal_id, outcome in (resolution.get("outcomes") or {}).items():
         registration = uow.registrations.get(deal_id, for_update=True)
         if registration is None or not registration.is_active:

@@ -61,15 +61,34 @@ class CaseMemberContract(Loose):
     submitted_at = fields.String(required=True)
 
 
-class CaseContract(Loose):  # read by deals (and shown by the desk)
+class CaseCountsContract(Loose):
+    registrations = fields.Integer(required=True)
+    active = fields.Integer(required=True)
+    partners = fields.Integer(required=True)
+
+
+class CasePartContract(Loose):
+    index = fields.Integer(required=True)
+    of = fields.Integer(required=True)
+
+
+class ResolutionContract(Loose):
+    decision = fields.String(required=True)
+    outcomes = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)  # for this event's members
+
+
+class CaseContract(Loose):  # read by deals: the case's summary and the members this change touched (bounded size)
     id = fields.String(required=True)
     queue = fields.String(required=True)
     priority = fields.String(required=True)
     status = fields.String(required=True)
     sla_due_at = fields.String(required=True)
-    registrations = fields.List(fields.Nested(CaseMemberContract), required=True)
-    evidence = fields.Raw(required=True)
-    history = fields.List(fields.Dict(), required=True)
+    version = fields.Integer(required=True)
+    registrations_total = fields.Integer(required=True)
+    counts = fields.Nested(CaseCountsContract, required=True)
+    members = fields.List(fields.Nested(CaseMemberContract), required=True)
+    part = fields.Nested(CasePartContract, required=True)
+    resolution = fields.Nested(ResolutionContract, required=True, allow_none=True)
 
 
 CONTRACTS = {
@@ -162,6 +181,16 @@ def test_the_resolution_tells_deals_each_outcome_and_the_story_ends_as_decided(t
         assert "contract-" not in outcome["reason"], "a reason never names a competing partner"
     statuses = {e.subject: e.data["status"] for e in _events(traffic, DEALS_REGISTRATIONS)}
     assert sorted(statuses[deal_id] for deal_id in outcomes) == ["approved", "rejected"]
+
+
+def test_case_events_carry_the_summary_and_only_the_members_they_touched(traffic):
+    cases = [e for e in _events(traffic, CONFLICT_CASES) if e.type.startswith("case.")]
+    opened = next(e for e in cases if e.type == "case.opened")
+    assert len(opened.data["members"]) == opened.data["registrations_total"] == 2
+    claimed = next(e for e in cases if e.type == "case.updated" and e.data["claimed_by"])
+    assert claimed.data["members"] == [] and claimed.data["registrations_total"] == 2, "a claim touches no member"
+    for event in cases:
+        assert "registrations" not in event.data and "evidence" not in event.data and "history" not in event.data
 
 
 def test_nothing_was_dead_lettered(traffic):

@@ -78,7 +78,9 @@ class Case:
     rules_version: int | None = None
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     version: int = 1
-    events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
+    # (event type, the deal ids of the members the change touched): what goes on the topic is the case's summary
+    # and those members (services/conflict/domain/events.py), so an event stays small however large the case.
+    events: list[tuple[str, list[str]]] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def open(cls, *, registrations: list[TrackedRegistration], evidence: list[dict[str, Any]], queue: str,
@@ -92,7 +94,7 @@ class Case:
                    rules_version=rules_version)
         case.history.append({"at": iso(now), "action": "opened", "by": ENGINE,
                              "note": f"{len(registrations)} overlapping registrations"})
-        case.events.append("case.opened")
+        case.events.append(("case.opened", case.deal_ids))
         return case
 
     @property
@@ -118,7 +120,7 @@ class Case:
         self.version += 1
         self.history.append({"at": iso(now or utcnow()), "action": "joined", "by": ENGINE,
                              "deal_id": registration.deal_id, "note": "another overlapping registration joined"})
-        self.events.append("case.updated")
+        self.events.append(("case.updated", [registration.deal_id]))
 
     def active_partners(self) -> set[str]:
         """The partners whose registrations in the case still compete (a member without a status is active)."""
@@ -142,7 +144,7 @@ class Case:
         now = now or utcnow()
         self.history.append({"at": iso(now), "action": "registration_ended", "by": ENGINE, "deal_id": deal_id,
                              "status": status, "note": f"registration {deal_id} is {status} in deals"})
-        self.events.append("case.updated")
+        self.events.append(("case.updated", [deal_id]))
         if len(self.active_partners()) < 2:
             self._resolve_moot(ended=status, now=now)
 
@@ -165,8 +167,9 @@ class Case:
         if self.is_decided or other.is_decided:
             raise DomainError("Only open cases merge.")
         now = now or utcnow()
+        taken = [member["deal_id"] for member in other.registrations if member["deal_id"] not in self.deal_ids]
         for member in other.registrations:
-            if member["deal_id"] not in self.deal_ids:
+            if member["deal_id"] in taken:
                 self.registrations.append(member)
         self.evidence.extend(e for e in other.evidence if e not in self.evidence)
         # One timeline: ISO 8601 UTC stamps of one format sort as text; the other's entries say where they came from.
@@ -175,7 +178,7 @@ class Case:
         self.history.append({"at": iso(now), "action": "merged", "by": ENGINE, "case_id": other.id,
                              "note": f"case {other.id} merged into this one: a registration overlaps both"})
         self.version += 1
-        self.events.append("case.updated")
+        self.events.append(("case.updated", taken))
         other._decide(decision="merged", winner=None, note=f"merged into case {self.id}", by=ENGINE, outcomes={},
                       now=now, merged_into=self.id)
 
@@ -189,7 +192,7 @@ class Case:
         self.status, self.claimed_by = "claimed", by
         self.version += 1
         self.history.append({"at": iso(now or utcnow()), "action": "claimed", "by": by})
-        self.events.append("case.updated")
+        self.events.append(("case.updated", []))
 
     def resolve(self, *, decision: str, winner: str | None, note: str, by: str,
                 now: dt.datetime | None = None) -> None:
@@ -238,7 +241,7 @@ class Case:
             self.resolution["merged_into"] = merged_into
         self.version += 1
         self.history.append({"at": iso(now), "action": "resolved", "by": by, "note": note, "decision": decision})
-        self.events.append("case.resolved")
+        self.events.append(("case.resolved", list(outcomes)))
 
     def to_dict(self, now: dt.datetime | None = None) -> dict[str, Any]:
         return {

@@ -64,7 +64,8 @@ def test_a_withdrawal_leaving_one_partner_makes_the_case_moot_and_the_rest_carri
     assert "withdrawn" in resolved["resolution"]["note"]
     [(left, outcome)] = resolved["resolution"]["outcomes"].items()
     assert left == first["id"] and outcome["status"] == "approved" and "approved" in outcome["reason"]
-    [ended] = [h for h in resolved["history"] if h["action"] == "registration_ended"]
+    assert [m["deal_id"] for m in resolved["members"]] == [first["id"]], "the members it decides on"
+    [ended] = [h for h in db.cases[case_id]["history"] if h["action"] == "registration_ended"]
     assert ended["deal_id"] == second["id"] and ended["status"] == "withdrawn"
     overview = {q["name"]: q for q in handlers.queue_overview(uow=FakeConflictUnitOfWork(db), rules=RULES)}
     assert sum(q["open"] + q["claimed"] for q in overview.values()) == 0
@@ -79,7 +80,9 @@ def test_an_ending_with_two_partners_left_only_records_it(db, detector):
     uow = apply(changed(members[2], "expired", "deal.expired"), db=db, detector=detector)
     [update] = [event for _, event in uow.published]
     assert update.type == "case.updated" and update.data["status"] == "open"
-    assert update.data["history"][-1]["action"] == "registration_ended"
+    assert [m["deal_id"] for m in update.data["members"]] == [members[2]["id"]]
+    assert update.data["counts"]["active"] == 2 and update.data["registrations_total"] == 3
+    assert db.cases[update.subject]["history"][-1]["action"] == "registration_ended"
 
 
 def test_statuses_after_a_decision_are_kept_current_without_new_events(db, detector):

@@ -54,7 +54,9 @@ def test_two_channels_writing_one_customer_differently_open_one_case_with_eviden
     uow = judge(market, db=db, detector=detector)
 
     [event] = uow.events_of_type("case.opened")
-    case = event.data
+    assert {m["deal_id"] for m in event.data["members"]} == {reseller["id"], market["id"]}
+    assert event.data["registrations_total"] == 2 and event.data["queue"] == "marketplace-vs-reseller"
+    case = db.cases[event.subject]  # the whole case stays in conflict's database; the event carries its summary
     assert {r["deal_id"] for r in case["registrations"]} == {reseller["id"], market["id"]}
     [evidence] = case["evidence"]
     assert evidence["band"] == "clear" and evidence["score"] >= 0.9
@@ -100,7 +102,8 @@ def test_a_partners_own_duplicate_is_merged_and_the_partner_reads_which_registra
     assert resolved["resolution"]["outcomes"] == {duplicate["id"]: {
         "status": "rejected", "reason": resolved["resolution"]["outcomes"][duplicate["id"]]["reason"]}}
     assert original["id"] in resolved["resolution"]["outcomes"][duplicate["id"]]["reason"]
-    assert resolved["rules_applied"][0]["rule"] == "auto_resolve.own_duplicate"
+    assert [m["deal_id"] for m in resolved["members"]] == [duplicate["id"]]
+    assert db.cases[resolved["id"]]["rules_applied"][0]["rule"] == "auto_resolve.own_duplicate"
     assert resolved["resolution"]["decided_by"] == "rules:auto_resolve.own_duplicate"
 
 
@@ -110,7 +113,7 @@ def test_own_duplicates_go_to_the_desk_when_the_rules_say_review(db, detector):
     judge(deal(partner_id=partner, customer=acme(), products=[product]), db=db, detector=detector, rules=rules)
     uow = judge(deal(partner_id=partner, customer=acme(), products=[product]), db=db, detector=detector, rules=rules)
     [opened] = uow.events_of_type("case.opened")
-    assert opened.data["rules_applied"][0]["rule"] == "auto_resolve.own_duplicate"
+    assert db.cases[opened.subject]["rules_applied"][0]["rule"] == "auto_resolve.own_duplicate"
     assert not uow.events_of_type("case.resolved")
 
 

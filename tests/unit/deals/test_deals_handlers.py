@@ -292,12 +292,12 @@ def test_a_case_puts_registrations_in_review_and_its_resolution_decides_without_
     case_id = unique("case")
     members = [{"deal_id": won_id, "partner_id": winner.partner_id},
                {"deal_id": lost_id, "partner_id": loser.partner_id}]
-    handlers.on_case_changed(event("case.opened", {"id": case_id, "registrations": members}), uow=uow)
+    handlers.on_case_changed(event("case.opened", {"id": case_id, "members": members}), uow=uow)
     assert uow.registrations.get(lost_id).status == "in_conflict"
     assert uow.registrations.get(lost_id).case_ref == case_id
     outcomes = {won_id: {"status": "approved", "reason": "First to register with a qualified opportunity."},
                 lost_id: {"status": "rejected", "reason": f"Awarded to {winner.partner_id.upper()}."}}
-    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "registrations": members,
+    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "members": members,
                                                       "resolution": {"outcomes": outcomes}}), uow=uow, policy=POLICY)
     won, lost = uow.registrations.get(won_id), uow.registrations.get(lost_id)
     assert won.status == "approved" and won.reason == "First to register with a qualified opportunity."
@@ -312,11 +312,11 @@ def test_a_moot_case_approves_the_registration_left_as_if_cleared(uow):
     case_id = unique("case")
     members = [{"deal_id": stay_id, "partner_id": staying.partner_id},
                {"deal_id": leave_id, "partner_id": leaving.partner_id}]
-    handlers.on_case_changed(event("case.opened", {"id": case_id, "registrations": members}), uow=uow)
+    handlers.on_case_changed(event("case.opened", {"id": case_id, "members": members}), uow=uow)
     handlers.withdraw_deal(leave_id, principal=leaving, uow=uow)
     moot = {"decision": "moot", "decided_by": "rules:auto_resolve.moot",
             "outcomes": {stay_id: {"status": "approved", "reason": "Nothing competes with it any more."}}}
-    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "registrations": members, "resolution": moot}),
+    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "members": members, "resolution": moot}),
                               uow=uow, policy=POLICY)
     stayed = uow.registrations.get(stay_id)
     assert stayed.status == "approved" and stayed.reason == "Nothing competes with it any more."
@@ -329,13 +329,31 @@ def test_members_of_a_merged_case_follow_the_case_it_merged_into(uow):
     ids = [submit(uow, who, deal_fields([product]))["id"] for who in (first, second)]
     members = [{"deal_id": i, "partner_id": who.partner_id} for i, who in zip(ids, (first, second), strict=True)]
     younger, older = unique("case"), unique("case")
-    handlers.on_case_changed(event("case.opened", {"id": younger, "registrations": members}), uow=uow)
+    handlers.on_case_changed(event("case.opened", {"id": younger, "members": members}), uow=uow)
     uow.commit()
-    handlers.on_case_changed(event("case.updated", {"id": older, "registrations": members}), uow=uow)
+    handlers.on_case_changed(event("case.updated", {"id": older, "members": members}), uow=uow)
     uow.commit()
     assert {uow.registrations.get(i).case_ref for i in ids} == {older}
     assert {uow.registrations.get(i).status for i in ids} == {"in_conflict"}
     assert [e.data["case_ref"] for e in uow.events_of_type("deal.updated")][-2:] == [older, older]
+
+
+def test_case_events_from_before_bounded_events_whole_case_in_registrations_still_apply(uow):
+    product, first, second = published(uow), partner(), partner()
+    ids = [submit(uow, who, deal_fields([product]))["id"] for who in (first, second)]
+    members = [{"deal_id": i, "partner_id": who.partner_id} for i, who in zip(ids, (first, second), strict=True)]
+    case_id = unique("case")
+    handlers.on_case_changed(event("case.opened", {"id": case_id, "registrations": members}), uow=uow)
+    assert {uow.registrations.get(i).status for i in ids} == {"in_conflict"}
+    outcomes = {ids[0]: {"status": "approved", "reason": "Yours."}, ids[1]: {"status": "rejected", "reason": "No."}}
+    handlers.on_case_resolved(event("case.resolved", {"id": case_id, "registrations": members,
+                                                      "resolution": {"outcomes": outcomes}}), uow=uow, policy=POLICY)
+    assert [uow.registrations.get(i).status for i in ids] == ["approved", "rejected"]
+
+
+def test_a_case_event_without_its_members_is_refused_so_the_consumer_dead_letters_it(uow):
+    with pytest.raises(KeyError):
+        handlers.on_case_changed(event("case.updated", {"id": unique("case")}), uow=uow)
 
 
 def test_a_verdict_for_a_withdrawn_registration_changes_nothing(uow):
