@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.idp:
             printed = token_from_idp(settings, args.role, args.partner_id, channel=args.channel, ttl=args.ttl,
                                      sub=args.sub)
+        elif not settings.hs256_enabled:
+            raise ValueError("this deployment accepts no HS256 tokens (DEALGATE_ENV=production without "
+                             "DEALGATE_JWT_SECRET): get one from the identity provider with --idp")
         else:
             printed = TokenService(settings.jwt_secret, settings.jwt_issuer).issue(
                 args.role, partner_id=args.partner_id, channel=args.channel, ttl=parse_ttl(args.ttl or "1h"),

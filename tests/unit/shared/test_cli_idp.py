@@ -75,3 +75,11 @@ def test_idp_refuses_what_a_client_cannot_ask_for(token_endpoint, capsys, argv, 
         main(["token", *argv])
     assert message in capsys.readouterr().err
     assert token_endpoint == []
+
+
+def test_production_without_a_secret_signs_no_token_and_points_at_idp(token_endpoint, capsys, monkeypatch):
+    monkeypatch.setenv("DEALGATE_ENV", "production")
+    monkeypatch.delenv("DEALGATE_JWT_SECRET", raising=False)
+    with pytest.raises(SystemExit):
+        main(["token", "--role", "admin"])
+    assert "accepts no HS256 tokens" in capsys.readouterr().err
