@@ -135,9 +135,12 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
                 own.append(service_metrics(components))
         return [*kafka_collectors(), *own]
 
+    # Ready means able to answer: the database. Kafka is not part of it: the outbox takes every write while the
+    # broker is away, and a load balancer that dropped every instance then would turn an outage into a total one.
+    # /healthz shows the broker's state as detail, /metrics as dealgate_kafka_up and the lag and DLQ gauges.
     app, api = create_base_app(
         service=settings.service, title=title, tokens=components.tokens,
-        readiness={"database": database_check(components.engine), "kafka": kafka_check(kafka)},
+        readiness={"database": database_check(components.engine)}, health_details={"kafka": kafka_check(kafka)},
         config_overrides=overrides, metrics_collectors=collectors,
     )
     app.extensions["dealgate"] = components
@@ -146,7 +149,9 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
 
 def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readiness: dict[str, Callable[[], None]],
                     config_overrides: dict[str, Any] | None = None,
-                    metrics_collectors: Callable[[], Sequence[Collector]] | None = None) -> tuple[Flask, ProblemApi]:
+                    metrics_collectors: Callable[[], Sequence[Collector]] | None = None,
+                    health_details: dict[str, Callable[[], None]] | None = None) -> tuple[Flask, ProblemApi]:
+    """`readiness` decides /readyz (503 when one fails); `health_details` are only reported by /healthz."""
     # The import name must be the service's real package: a bare "conflict" can resolve to a namespace
     # package (a tests/ folder, say), and Flask derives its root path from it.
     app = Flask(f"services.{service}")
@@ -219,7 +224,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
         log.exception("http.unhandled_error", path=request.path)
         return problem_response(500, "Something went wrong on our side; the error was logged.")
 
-    app.register_blueprint(_probes_blueprint(readiness, metrics_collectors or (lambda: [])))
+    app.register_blueprint(_probes_blueprint(readiness, metrics_collectors or (lambda: []), health_details or {}))
     # The OpenAPI documents are public (SPEC section 3).
     public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api
@@ -317,26 +322,24 @@ def _is_text(value: str) -> bool:
 
 
 def _probes_blueprint(readiness: dict[str, Callable[[], None]],
-                      metrics_collectors: Callable[[], Sequence[Collector]]) -> Blueprint:
+                      metrics_collectors: Callable[[], Sequence[Collector]],
+                      health_details: dict[str, Callable[[], None]]) -> Blueprint:
     probes = Blueprint("probes", __name__)
 
     @probes.get("/healthz")
     @allow_anonymous
     def healthz() -> Response:
-        return jsonify(status="ok", service=current_app.config["DEALGATE_SERVICE"])
+        """Alive: always 200 while the process answers; the details (Kafka) never make it fail."""
+        body: dict[str, Any] = {"status": "ok", "service": current_app.config["DEALGATE_SERVICE"]}
+        if health_details:
+            body["detail"] = {name: _outcome(check) for name, check in health_details.items()}
+        return jsonify(body)
 
     @probes.get("/readyz")
     @allow_anonymous
     def readyz() -> tuple[Response, int]:
-        checks: dict[str, str] = {}
-        ready = True
-        for name, check in readiness.items():
-            try:
-                check()
-                checks[name] = "ok"
-            except Exception as exc:  # noqa: BLE001 - any failure means not ready
-                checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
-                ready = False
+        checks = {name: _outcome(check) for name, check in readiness.items()}
+        ready = all(outcome == "ok" for outcome in checks.values())
         return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 
     @probes.get("/metrics")
@@ -348,6 +351,14 @@ def _probes_blueprint(readiness: dict[str, Callable[[], None]],
     return probes
 
 
+def _outcome(check: Callable[[], None]) -> str:
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - any failure is reported as such
+        return f"failed: {type(exc).__name__}: {exc}"[:300]
+    return "ok"
+
+
 def database_check(engine: Engine) -> Callable[[], None]:
     def check() -> None:
         with engine.connect() as connection:
@@ -356,20 +367,28 @@ def database_check(engine: Engine) -> Callable[[], None]:
 
 
 def kafka_check(bootstrap_servers: str, cache_s: float = 2.0) -> Callable[[], None]:
-    """A TCP handshake with the first reachable bootstrap broker, cached briefly so probes stay cheap."""
-    state = {"ok_until": 0.0}
+    """A TCP handshake with the first reachable bootstrap broker. Its outcome, success or failure, is kept
+    `cache_s` seconds, so that /healthz and scrapes stay cheap while a broker is away (a black-holed address
+    would otherwise cost every probe a connect timeout)."""
+    state: dict[str, Any] = {"until": 0.0, "error": None}
 
     def check() -> None:
-        if time.monotonic() < state["ok_until"]:
-            return
-        errors: list[str] = []
-        for server in bootstrap_servers.split(","):
-            host, _, port = server.strip().rpartition(":")
-            try:
-                with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
-                    state["ok_until"] = time.monotonic() + cache_s
-                    return
-            except OSError as exc:
-                errors.append(f"{server}: {exc}")
-        raise ConnectionError("; ".join(errors))
+        if time.monotonic() >= state["until"]:
+            state["error"] = _first_broker_error(bootstrap_servers)
+            state["until"] = time.monotonic() + cache_s
+        if state["error"] is not None:
+            raise ConnectionError(state["error"])
     return check
+
+
+def _first_broker_error(bootstrap_servers: str) -> str | None:
+    """None once one bootstrap broker accepts a connection; otherwise what each one answered."""
+    errors: list[str] = []
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
+                return None
+        except OSError as exc:
+            errors.append(f"{server}: {exc}")
+    return "; ".join(errors)

@@ -1,4 +1,5 @@
-"""Kafka-side gauges for /metrics: how many messages sit in each DLQ, and how far each consumer group lags."""
+"""Kafka-side gauges for /metrics: whether the broker answers, how many messages sit in each DLQ, and how far each
+consumer group lags."""
 from __future__ import annotations
 
 import threading
@@ -30,6 +31,7 @@ class KafkaDepthCollector:
         self._lock = threading.Lock()
         self._cached_at = 0.0
         self._cached: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._up = False
 
     def _measure(self) -> tuple[dict[str, int], dict[str, int]]:
         from kafka import KafkaConsumer, TopicPartition
@@ -62,12 +64,15 @@ class KafkaDepthCollector:
         with self._lock:
             if time.monotonic() - self._cached_at > self._cache_s:
                 try:
-                    self._cached = self._measure()
+                    self._cached, self._up = self._measure(), True
                 except Exception as exc:  # noqa: BLE001 - a scrape during a broker outage just omits these gauges
                     log.info("metrics.kafka_unavailable", error=str(exc))
-                    self._cached = ({}, {})
+                    self._cached, self._up = ({}, {}), False
                 self._cached_at = time.monotonic()
-            depth, lag = self._cached
+            depth, lag, up = *self._cached, self._up
+        # Kafka's state is reported here and in /healthz, never in /readyz (the outbox takes writes while it is away).
+        yield GaugeMetricFamily("dealgate_kafka_up", "1 when the broker answered this service's last measurement",
+                                value=1 if up else 0)
         dlq = GaugeMetricFamily("dealgate_dlq_depth", "Messages retained in a dead-letter topic", labels=["topic"])
         for topic, value in sorted(depth.items()):
             dlq.add_metric([topic], value)

@@ -80,7 +80,15 @@ def test_with_kafka_down_the_api_keeps_acknowledging_and_everything_flows_once_i
         response = api.submit(partner, [listing_id])
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
-    assert api.call("GET", "deals", "/readyz").status_code == 503, "readiness tells the truth meanwhile"
+    # Still ready (the outbox takes every write), and saying where the trouble is: /healthz and /metrics (each
+    # gunicorn worker keeps its last measurement a few seconds).
+    assert api.call("GET", "deals", "/readyz").status_code == 200, "a load balancer must keep every instance"
+    deadline, reported = time.monotonic() + 15, False
+    while not reported and time.monotonic() < deadline:
+        reported = (api.call("GET", "deals", "/healthz").json()["detail"]["kafka"].startswith("failed")
+                    and "dealgate_kafka_up 0.0" in api.call("GET", "deals", "/metrics").text)
+        time.sleep(0.2)
+    assert reported, "/healthz and /metrics report the broker away"
 
     outage_ended = time.monotonic()
     stack.kafka.start()

@@ -41,6 +41,8 @@ def test_an_overlapping_registration_from_another_channel_goes_into_review(api):
 def test_every_service_is_ready_and_documents_itself(api):
     for service in ("catalog", "deals", "conflict"):
         ready = api.call("GET", service, "/readyz")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+        assert api.call("GET", service, "/healthz").json()["detail"] == {"kafka": "ok"}
         assert api.call("GET", service, "/openapi.json").json()["openapi"].startswith("3.")
-        assert "dealgate_http_requests_total" in api.call("GET", service, "/metrics").text
+        metrics = api.call("GET", service, "/metrics").text
+        assert "dealgate_http_requests_total" in metrics and "dealgate_kafka_up 1.0" in metrics

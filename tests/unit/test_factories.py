@@ -21,7 +21,10 @@ def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
     app = FACTORIES[service]({"SETTINGS": settings, "TESTING": True})
     client = app.test_client()
     assert app.testing
-    assert client.get("/healthz").json == {"status": "ok", "service": service}
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json["status"] == "ok" and health.json["service"] == service
+    assert set(health.json["detail"]) == {"kafka"}
     document = client.get("/openapi.json").json
     assert document["info"]["title"].startswith("Dealgate")
     assert any(path.startswith("/v1/") for path in document["paths"])
@@ -29,8 +32,9 @@ def test_factory_builds_an_app_with_probes_and_openapi(service, tmp_path):
 
 
 @pytest.mark.parametrize("service", FACTORIES)
-def test_readyz_reports_each_dependency(service, tmp_path):
-    # Nothing listens on port 1, so Kafka is reported as failing while the database is fine.
+def test_readiness_is_the_database_alone_and_kafka_is_health_detail(service, tmp_path):
+    # Nothing listens on port 1: Kafka is away while the database is fine. The outbox keeps taking writes, so the
+    # service stays ready (a load balancer must not drop every instance); /healthz and /metrics say Kafka is away.
     settings = SETTINGS_OF[service].from_env(env={"DEALGATE_VAR_DIR": str(tmp_path),
                                                   "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     from importlib import import_module
@@ -38,10 +42,23 @@ def test_readyz_reports_each_dependency(service, tmp_path):
     from shared.db import upgrade_to_head
 
     upgrade_to_head(settings.database_url, import_module(f"services.{service}.bootstrap").MIGRATIONS)
-    response = FACTORIES[service]({"SETTINGS": settings}).test_client().get("/readyz")
-    assert response.status_code == 503
-    assert response.json["checks"]["database"] == "ok"
-    assert response.json["checks"]["kafka"].startswith("failed")
+    client = FACTORIES[service]({"SETTINGS": settings}).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["checks"] == {"database": "ok"}
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json["status"] == "ok"
+    assert health.json["detail"]["kafka"].startswith("failed")
+    assert "dealgate_kafka_up 0.0" in client.get("/metrics").text
+
+
+@pytest.mark.parametrize("service", FACTORIES)
+def test_without_its_database_a_service_is_not_ready(service, tmp_path):
+    settings = SETTINGS_OF[service].from_env(env={
+        "DEALGATE_VAR_DIR": str(tmp_path), f"{service.upper()}_DATABASE_URL": "postgresql://u:p@127.0.0.1:1/none"})
+    ready = FACTORIES[service]({"SETTINGS": settings}).test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["database"].startswith("failed")
 
 
 def test_creating_an_app_does_not_touch_the_network_or_disk(tmp_path):
