@@ -54,7 +54,7 @@ def seed(stack, *, registrations: int, overlap_share: float = 0.25, decide_share
         else:
             region = rng.choice(list(COUNTRIES))
             tag = uuid.uuid4().hex[:10]
-            customer = {"name": f"Seeded Customer {tag}", "domain": f"seed-{tag}.example.com",
+            customer = {"name": f"Seeded Customer {tag}", "domain": f"seed-{tag}.com",
                         "country": rng.choice(COUNTRIES[region])}
             customers.append(customer)
         bodies.append({"customer": customer, "products": [listing["id"]], "expected_close": close,
