@@ -5,6 +5,7 @@ import collections
 import contextlib
 import dataclasses
 import heapq
+import os
 import socket
 import threading
 import zlib
@@ -266,6 +267,24 @@ class KafkaPublisher:
         self._producer.close(timeout=5)
 
 
+def _assignment_logger(group: str) -> Any:
+    """A kafka-python ConsumerRebalanceListener (it must subclass it) that logs each consumer's partitions."""
+    from kafka import ConsumerRebalanceListener
+
+    class LogAssignments(ConsumerRebalanceListener):  # type: ignore[misc]  # an untyped library class
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            log.info("consumer.partitions_revoked", group=group, partitions=_names(revoked))
+
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            log.info("consumer.partitions_assigned", group=group, partitions=_names(assigned), pid=os.getpid())
+
+    return LogAssignments()
+
+
+def _names(partitions: Any) -> list[str]:
+    return sorted(f"{p.topic}:{p.partition}" for p in partitions)
+
+
 def _tcp_reachable(bootstrap_servers: str) -> bool:
     for server in bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
@@ -280,7 +299,6 @@ class KafkaSubscription:
         from kafka import KafkaConsumer
 
         self._consumer = KafkaConsumer(
-            *topics,
             bootstrap_servers=bootstrap_servers,
             group_id=group,
             client_id=client_id,
@@ -295,6 +313,9 @@ class KafkaSubscription:
             fetch_max_wait_ms=50,
             reconnect_backoff_max_ms=2_000,
         )
+        # Consumers of one service share its group, and the broker spreads the partitions across them; each says
+        # what it got after every rebalance (the e2e race test reads these lines).
+        self._consumer.subscribe(topics=list(topics), listener=_assignment_logger(group))
 
     def poll(self, timeout_s: float) -> list[Message]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
