@@ -12,6 +12,7 @@ from services.conflict.domain.model import (
     utcnow,
 )
 from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
+from services.conflict.matching.scoring import contact_for_matching
 from services.conflict.overlaps import Findings, OverlapDetector, OverlappingRegistration, customer_domains
 from shared.events import CloudEvent
 from shared.topics import CATALOG_LISTINGS, DEALS_REGISTRATIONS
@@ -35,7 +36,8 @@ def on_deal_submitted(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: O
                       rules: RulesOfEngagement,
                       now: dt.datetime | None = None) -> None:
     """Exactly one verdict per registration: registration.cleared, case.opened or case.updated."""
-    registration = TrackedRegistration.from_event(event.data)
+    registration = TrackedRegistration.from_event({**event.data,
+                                                   "contact": contact_for_matching(event.data.get("contact"))})
     if uow.registrations.get(registration.deal_id) is not None:
         return  # already judged (a redelivery, or the same registration published twice)
     now = now or utcnow()

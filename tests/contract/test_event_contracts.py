@@ -35,8 +35,13 @@ class ListingContract(Loose):  # read by deals' catalog read model
     offers = fields.List(fields.Nested(OfferContract), required=True)
 
 
+class ContactContract(Schema):  # all of the contact that leaves deals: nothing personal, so nothing else (RAISE)
+    email_domain = fields.String(required=True, allow_none=True)
+
+
 class RegistrationContract(Loose):  # read by conflict
     id = fields.String(required=True)
+    contact = fields.Nested(ContactContract, required=True, allow_none=True)
     status = fields.String(required=True)
     partner_id = fields.String(required=True)
     channel = fields.String(required=True)

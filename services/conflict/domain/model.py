@@ -48,9 +48,14 @@ class TrackedRegistration:
 
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> TrackedRegistration:
+        """From a deals event. Of the contact only `email_domain` is kept (conflict.matching.contact_for_matching
+        derives it from the older events that carried the whole contact): no name or address is stored here."""
+        contact = data.get("contact")
         return cls(deal_id=data["id"], partner_id=data["partner_id"], channel=data["channel"],
-                   customer=data["customer"], contact=data.get("contact"), products=list(data["products"]),
-                   amount=data["amount"], submitted_at=data["submitted_at"], status=data["status"])
+                   customer=data["customer"],
+                   contact={"email_domain": contact.get("email_domain")} if isinstance(contact, dict) else None,
+                   products=list(data["products"]), amount=data["amount"], submitted_at=data["submitted_at"],
+                   status=data["status"])
 
     def to_dict(self) -> dict[str, Any]:
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "events"}

@@ -92,6 +92,8 @@ class CustomerProfile:
     name: str
     country: str
     domain: str | None = None
+    # The contact's e-mail address, or (what registrations carry, see contact_for_matching) only its domain:
+    # either way only its registrable domain is compared.
     contact_email: str | None = None
     tax_id: str | None = None
     duns: str | None = None
@@ -103,10 +105,22 @@ class CustomerProfile:
             name=str(customer.get("name") or ""),
             country=str(customer.get("country") or ""),
             domain=customer.get("domain") or None,
-            contact_email=contact.get("email") or None,
+            contact_email=contact.get("email_domain") or contact.get("email") or None,
             tax_id=customer.get("tax_id") or None,
             duns=customer.get("duns") or None,
         )
+
+
+def contact_for_matching(contact: Any) -> dict[str, str | None] | None:
+    """All conflict keeps of a registration's contact: `{"email_domain": registrable domain or None}`.
+
+    deals.registrations.v1 carries only that since personal data stays in deals; events published before carried
+    the whole contact (name and e-mail), and for those the domain is derived here and the rest dropped.
+    """
+    if not isinstance(contact, dict) or not contact:
+        return None
+    value = contact.get("email_domain") or contact.get("email")
+    return {"email_domain": registrable_domain(value) if isinstance(value, str) else None}
 
 
 @dataclass(frozen=True, slots=True)
