@@ -1,5 +1,8 @@
 """Relay replicas and refused rows against real PostgreSQL and Kafka (issue 12, "every process replicated")."""
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -7,6 +10,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from deploy.stack import REPO
 from shared.bus import KafkaBus
 from shared.events import CloudEvent
 from shared.outbox import outbox_state, pending_count
@@ -128,3 +132,15 @@ def test_rows_the_broker_refuses_move_to_outbox_dead_with_the_error_and_the_rest
     assert [r.key.decode() for r in sorted(records, key=lambda r: r.offset)] == ["ok-0", "ok-1", "ok-2"]
     state = outbox_state(engine)
     assert (state.backlog, state.dead) == (0, 2)
+
+
+def test_a_relay_whose_broker_takes_smaller_messages_than_it_may_send_stops_at_start_up_with_one_line(
+        kafka_bootstrap, tmp_path):
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEALGATE_VAR_DIR": str(tmp_path),
+           "CATALOG_RELAY_DOORBELL_PORT": "0", "DEALGATE_KAFKA_MAX_MESSAGE_BYTES": str(64 * 1024 * 1024)}
+    done = subprocess.run([sys.executable, "-m", "services.catalog.workers.relay"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("dealgate catalog relay: the broker takes messages of at most ") and \
+        "catalog.listings.v1" in last and "DEALGATE_KAFKA_MAX_MESSAGE_BYTES" in last, done.stderr[-2000:]
