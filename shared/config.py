@@ -88,6 +88,10 @@ class Settings:
     # The largest message a publisher sends; each relay checks at start-up that the broker takes as much.
     kafka_max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     consumer_group: str = ""
+    # How long processed_events and published outbox rows are kept (shared/retention.py), and how often they are
+    # pruned; deals' idempotency records keep their own 24 h.
+    retention_days: float = 7.0
+    retention_interval_s: float = 600.0
     var_dir: Path = REPO_ROOT / "var"
     # Fault injection for the guarantee tests, e.g. DEALGATE_FAULT_RELAY_EXIT_AFTER_PUBLISH=1 makes the relay
     # die after a broker acknowledgement and before marking the rows: the window where a crash matters.
@@ -113,6 +117,8 @@ class Settings:
             kafka_max_message_bytes=read_int(env, "DEALGATE_KAFKA_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES,
                                              minimum=1024),
             consumer_group=env.get(f"{service.upper()}_CONSUMER_GROUP", f"dealgate-{service}"),
+            retention_days=read_float(env, "DEALGATE_RETENTION_DAYS", 7.0, minimum=0.0),
+            retention_interval_s=read_float(env, "DEALGATE_RETENTION_INTERVAL_S", 600.0, minimum=0.1),
             var_dir=var_dir,
             faults={k[len("DEALGATE_FAULT_"):].lower(): read_int(env, k, 0) for k in env
                     if k.startswith("DEALGATE_FAULT_")},

@@ -29,6 +29,7 @@ from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, pro
 from shared.kafka_metrics import depth_collectors
 from shared.logging import bind_correlation_id, configure_logging, unbind_request_context
 from shared.metrics import OutboxCollector, http_metrics, render_latest
+from shared.retention import RetentionCollector
 
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
@@ -131,6 +132,7 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
     def collectors() -> list[Collector]:
         if not own:
             own.append(OutboxCollector(components.engine, settings.service))
+            own.append(RetentionCollector(components.engine, settings.service))
             if service_metrics is not None:
                 own.append(service_metrics(components))
         return [*kafka_collectors(), *own]

@@ -19,6 +19,7 @@ def define_inbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("topic", sa.String(200), nullable=False),
         sa.Column("event_type", sa.String(100), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Index("ix_processed_events_processed_at", "processed_at"),  # retention prunes by age (shared/retention.py)
     )
 
 

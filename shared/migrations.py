@@ -58,3 +58,24 @@ def drop_outbox_dead_v2(op: Any) -> None:
     op.drop_table("outbox_dead")
     with op.batch_alter_table("outbox") as batch:  # SQLite drops a column by rebuilding the table
         batch.drop_column("attempts")
+
+
+def add_retention_v3(op: Any, *, pruned_tables: tuple[str, ...]) -> None:  # alembic.op, a module
+    """retention_pruned (shared/retention.py), a row per table its service prunes, and processed_events indexed by
+    age where the service has an inbox, so that pruning it reads only the old rows."""
+    op.create_table(
+        "retention_pruned",
+        sa.Column("table_name", sa.String(100), primary_key=True),
+        sa.Column("pruned", sa.BigInteger, nullable=False),
+        sa.Column("last_pruned_at", sa.DateTime(timezone=True)),
+    )
+    op.bulk_insert(sa.table("retention_pruned", sa.column("table_name", sa.String), sa.column("pruned", sa.BigInteger)),
+                   [{"table_name": name, "pruned": 0} for name in pruned_tables])
+    if "processed_events" in pruned_tables:
+        op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
+
+
+def drop_retention_v3(op: Any, *, pruned_tables: tuple[str, ...]) -> None:
+    if "processed_events" in pruned_tables:
+        op.drop_index("ix_processed_events_processed_at", "processed_events")
+    op.drop_table("retention_pruned")

@@ -36,6 +36,7 @@ from shared.clock import utcnow
 from shared.db import advisory_key, is_postgres
 from shared.events import CORRELATION_KAFKA_HEADER
 from shared.outbox import dead_table_of
+from shared.retention import prune_older_than
 
 log = structlog.get_logger(__name__)
 # How long a relay waits for the other relay's batch before it gives the turn up until its next wake-up.
@@ -60,7 +61,8 @@ class OutboxRelay:
     """
 
     def __init__(self, engine: Engine, table: sa.Table, publisher_factory: Callable[[], Publisher], *,
-                 batch_size: int = 500, poll_interval_s: float = 0.5, retention_s: float = 86400.0,
+                 batch_size: int = 500, poll_interval_s: float = 0.5, retention_s: float = 7 * 86400.0,
+                 prune_every_s: float = 600.0,
                  on_published: Callable[[int], None] | None = None,
                  after_publish_before_mark: Callable[[], None] | None = None,
                  max_attempts: int = 5, lease: str | None = None,
@@ -73,9 +75,10 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._retention_s = retention_s
+        self._prune_every_s = prune_every_s
         self._on_published = on_published or (lambda count: None)
         self._on_dead = on_dead or (lambda count: None)
-        self._last_prune = 0.0
+        self._last_prune: float | None = None
         self._after_publish_before_mark = after_publish_before_mark or (lambda: None)
         self._max_attempts = max(1, max_attempts)
         self._lease_key = advisory_key(f"dealgate-relay:{lease or table.name}") if is_postgres(engine) else None
@@ -219,12 +222,14 @@ class OutboxRelay:
             if count < self._batch_size:
                 return total  # a short batch was everything committed: no need to ask again
 
-    def prune(self) -> None:
-        """Published rows are kept a day for inspection, then removed so the table stays small."""
-        cutoff = time.time() - self._retention_s
-        with self._engine.begin() as connection:
-            connection.execute(self._table.delete().where(
-                self._table.c.published_at < dt.datetime.fromtimestamp(cutoff, dt.UTC)))
+    def prune(self) -> int:
+        """Published rows are kept `retention_s` (DEALGATE_RETENTION_DAYS) for inspection, then removed so the table
+        stays small; returns how many, which retention_pruned counts for /metrics (shared/retention.py)."""
+        cutoff = dt.datetime.fromtimestamp(time.time() - self._retention_s, dt.UTC)
+        pruned = prune_older_than(self._engine, self._table, self._table.c.published_at, cutoff)
+        if pruned:
+            log.info("retention.pruned", table=self._table.name, rows=pruned)
+        return pruned
 
     def run(self, listener: _Listener, stop: threading.Event) -> None:
         backoff = 0.2
@@ -234,7 +239,7 @@ class OutboxRelay:
                 backoff = 0.2
                 if published:
                     log.debug("outbox.published", count=published)
-                if time.monotonic() - self._last_prune > 600:
+                if self._last_prune is None or time.monotonic() - self._last_prune > self._prune_every_s:
                     self.prune()
                     self._last_prune = time.monotonic()
             except (PublishFailed, Exception) as exc:  # noqa: BLE001 - the relay must outlive any outage

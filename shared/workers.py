@@ -67,7 +67,8 @@ def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], 
     try:
         run_relay(service=settings.service, engine=components.engine, outbox_table=outbox_table, bus=components.bus,
                   doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
-                  faults=settings.faults, max_attempts=settings.relay_max_attempts)
+                  faults=settings.faults, max_attempts=settings.relay_max_attempts,
+                  retention_s=settings.retention_days * 86400, prune_every_s=settings.retention_interval_s)
     except ConfigError as exc:
         sys.exit(f"dealgate {settings.service} relay: {exc}")
 
@@ -111,7 +112,7 @@ def crash_after(count: int | None, what: str) -> Callable[[], None] | None:
 def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
               doorbell_address: tuple[str, int] | None, poll_interval_s: float,
               stop: threading.Event | None = None, faults: Mapping[str, int] | None = None,
-              max_attempts: int = 5) -> None:
+              max_attempts: int = 5, retention_s: float = 7 * 86400.0, prune_every_s: float = 600.0) -> None:
     """Publish the outbox until stopped. First, once the broker answers, check that it takes messages as large as
     the publisher may send on the service's topics: ConfigError (one line) if not."""
     stop = stop or stop_on_signals()
@@ -127,7 +128,8 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
                         batch_size=(faults or {}).get("relay_batch_size", 500), on_published=published.inc,
                         after_publish_before_mark=crash_after((faults or {}).get("relay_exit_after_publish"),
                                                               "publish"),
-                        max_attempts=max_attempts, lease=service)
+                        max_attempts=max_attempts, lease=service, retention_s=retention_s,
+                        prune_every_s=prune_every_s)
     listener = UdpDoorbell(doorbell_address).listener() if doorbell_address else _Sleeper(stop)
     log.info("relay.started", doorbell=doorbell_address, max_message_bytes=bus.max_message_bytes,
              max_attempts=max_attempts, replicas="take turns per batch" if is_postgres(engine) else "one (SQLite)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shared.outbox import define_outbox_table
+from shared.retention import define_retention_table
 
 metadata = sa.MetaData()
 
@@ -46,3 +47,4 @@ catalog_revision = sa.Table(
 )
 
 outbox = define_outbox_table(metadata)
+retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table

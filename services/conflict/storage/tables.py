@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
+from shared.retention import define_retention_table
 
 metadata = sa.MetaData()
 KEY_LENGTH = 255
@@ -51,6 +52,7 @@ listing_titles = sa.Table(
 )
 
 outbox = define_outbox_table(metadata)
+retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
 processed_events = define_inbox_table(metadata)
 
 # Channel analytics read registrations and cases by time window (migration 0005).

@@ -5,7 +5,9 @@ On start it rebuilds the in-memory match index from the database, then keeps it 
 from services.conflict import handlers
 from services.conflict.bootstrap import bootstrap
 from services.conflict.settings import ConflictSettings
+from services.conflict.storage import tables
 from shared.db import PlannerStatistics
+from shared.retention import DAY_S, Retention
 from shared.workers import run_consumer, start_worker
 
 # The tables every verdict reads by key and writes to (the outbox is the relay's to read).
@@ -19,7 +21,10 @@ def main() -> None:
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),
-                 background=(PlannerStatistics(conflict.engine, GROWING_TABLES).keep_fresh,))
+                 background=(PlannerStatistics(conflict.engine, GROWING_TABLES).keep_fresh,
+                             Retention(conflict.engine, tables.processed_events, tables.processed_events.c.processed_at,
+                                       keep_s=settings.retention_days * DAY_S,
+                                       every_s=settings.retention_interval_s).keep_pruning))
 
 
 if __name__ == "__main__":

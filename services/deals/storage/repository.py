@@ -15,6 +15,7 @@ from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
 from services.deals.domain.model import ACTIVE_STATUSES, Registration
 from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
 from shared.identity import CustomerKeys, customer_keys, tax_id_core
+from shared.retention import count_pruned
 from shared.uow import SeenAggregates
 
 
@@ -220,8 +221,11 @@ class IdempotencyStore:
                                                                     t.state == IN_FLIGHT))
 
     def prune(self, before: dt.datetime) -> int:
-        return self._connection.execute(
+        """Delete the records created before `before`; retention_pruned counts them for /metrics."""
+        pruned = self._connection.execute(
             idempotency_records.delete().where(idempotency_records.c.created_at < before)).rowcount
+        count_pruned(self._connection, idempotency_records.name, pruned)
+        return pruned
 
 
 class RateLimitCounters:

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
+from shared.retention import define_retention_table
 
 metadata = sa.MetaData()
 
@@ -80,4 +81,5 @@ rate_limit_windows = sa.Table(
 )
 
 outbox = define_outbox_table(metadata)
+retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
 processed_events = define_inbox_table(metadata)

@@ -2,7 +2,9 @@
 from services.deals import handlers
 from services.deals.bootstrap import bootstrap
 from services.deals.settings import DealsSettings
+from services.deals.storage import tables
 from shared.db import PlannerStatistics
+from shared.retention import DAY_S, Retention
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
 from shared.workers import run_consumer, start_worker
 
@@ -16,7 +18,10 @@ def main() -> None:
     run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES],
                  group=settings.consumer_group, uow_factory=deals.uow_factory,
                  handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults,
-                 background=(PlannerStatistics(deals.engine, GROWING_TABLES).keep_fresh,))
+                 background=(PlannerStatistics(deals.engine, GROWING_TABLES).keep_fresh,
+                             Retention(deals.engine, tables.processed_events, tables.processed_events.c.processed_at,
+                                       keep_s=settings.retention_days * DAY_S,
+                                       every_s=settings.retention_interval_s).keep_pruning))
 
 
 if __name__ == "__main__":
