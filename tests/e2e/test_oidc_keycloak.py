@@ -137,3 +137,27 @@ def test_a_keycloak_token_for_another_audience_or_tampered_is_401(keycloak, api,
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     response = api.call("GET", "deals", "/v1/deals", as_={"Authorization": f"Bearer {head}.{forged}.{signature}"})
     assert response.status_code == 401
+
+
+def test_keycloak_rotates_its_signing_key_and_the_services_follow_without_a_restart(keycloak, api):
+    """A new RSA key of higher priority (Keycloak's own rotation): tokens signed with it name a kid the services
+    have not seen; they fetch the keys again on the spot, and tokens signed with the old key stay good too."""
+    before = client_token(keycloak, "dealgate-sales")
+    assert api.call("GET", "deals", "/v1/deals", as_={"Authorization": f"Bearer {before}"}).status_code == 200
+    admin = requests.post(f"{keycloak.url}/realms/master/protocol/openid-connect/token", timeout=10, data={
+        "grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"})
+    assert admin.status_code == 200, admin.text
+    headers = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+    realm = requests.get(f"{keycloak.url}/admin/realms/dealgate", headers=headers, timeout=10).json()
+    added = requests.post(f"{keycloak.url}/admin/realms/dealgate/components", headers=headers, timeout=30, json={
+        "name": f"rotated-{uuid.uuid4().hex[:6]}", "providerId": "rsa-generated",
+        "providerType": "org.keycloak.keys.KeyProvider", "parentId": realm["id"],
+        "config": {"priority": ["1000"], "enabled": ["true"], "active": ["true"], "keySize": ["2048"],
+                   "algorithm": ["RS256"]}})
+    assert added.status_code == 201, added.text
+
+    after = client_token(keycloak, "dealgate-sales")
+    assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+    for token in (after, after, before):  # each of the deals API's workers meets the new kid in its turn
+        response = api.call("GET", "deals", "/v1/deals", as_={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
