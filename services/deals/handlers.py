@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import judge
 from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
@@ -20,6 +22,9 @@ from shared.reference import region_of
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
     from services.deals.storage.uow import DealsUnitOfWork
+
+
+log = structlog.get_logger(__name__)
 
 
 class NotFound(Exception):
@@ -240,6 +245,23 @@ def _change(deal_id: str, principal: Principal, uow: DealsUnitOfWork, change, *,
         uow.registrations.save(registration)
         uow.commit()
         return registration
+
+
+def erase_deal(deal_id: str, *, principal: Principal, uow: DealsUnitOfWork) -> Registration:
+    """Redact a registration's personal data (admin only; see model.PERSONAL_FIELDS) in its row, the acknowledgement
+    its idempotency record replays and its events still in the outbox; `deal.erased` makes conflict redact its
+    copy. The history keeps who erased which fields when. Erasing again changes nothing."""
+    with uow:
+        registration = uow.registrations.get(deal_id, for_update=True)
+        if registration is None:
+            raise NotFound(deal_id)
+        erased = registration.erase(by=principal.sub)
+        if erased:
+            uow.registrations.save(registration)
+        copies = uow.personal_data.erase(registration.id, registration.partner_id)
+        uow.commit()
+    log.info("deal.personal_data_erased", deal_id=deal_id, by=principal.sub, fields=erased, copies=copies)
+    return registration
 
 
 # --- Scheduled jobs ------------------------------------------------------------------------------------------

@@ -193,6 +193,16 @@ def close(body, deal_id):
                                                      uow=_deals().uow_factory()))
 
 
+@blp.route("/<deal_id>/erase", methods=["POST"])
+@blp.response(200, DealSchema)
+@blp.alt_response(404, description="No such registration")
+def erase(deal_id):
+    """Erase a registration's personal data (admin): the contact's name and e-mail and the notes, here and in
+    conflict. The history records who erased which fields when; the registration itself stays."""
+    principal = require_roles("admin")
+    return _act(deal_id, lambda: handlers.erase_deal(deal_id, principal=principal, uow=_deals().uow_factory()))
+
+
 def _act(deal_id: str, action):
     if not _is_uuid(deal_id):
         abort(404, message="No such registration.")  # ids are UUIDs; anything else cannot exist

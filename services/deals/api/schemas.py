@@ -219,6 +219,8 @@ class StatusChangeSchema(Schema):
     status = fields.String()
     reason = fields.String()
     at = fields.String()
+    by = fields.String(metadata={"description": "who erased personal data (an erasure entry only)"})
+    erased = fields.List(fields.String(), metadata={"description": "which fields were erased, e.g. contact.email"})
 
 
 class DealSchema(Schema):

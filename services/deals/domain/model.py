@@ -16,6 +16,10 @@ STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
 # What conflict detection judges: changing these on an approved registration sends it back for a new verdict.
 MATCHED_FIELDS = ("customer", "products")
 EDITABLE_FIELDS = MATCHED_FIELDS + ("contact", "amount", "expected_close", "opportunity_name", "notes")
+# Personal data in a registration: the contact person (name and e-mail address) and the notes (free text in which
+# partners name people). What `erase` redacts. The customer (company name, web domain, country, tax id, DUNS), the
+# opportunity name, products, amounts and dates are business data, and so are partner ids and token subjects.
+PERSONAL_FIELDS = ("contact", "notes")
 
 
 class DomainError(Exception):
@@ -29,12 +33,31 @@ class InvalidTransition(DomainError):
 
 @dataclasses.dataclass
 class StatusChange:
+    """An entry of the history: a status change, or an erasure (which keeps the status and says who erased
+    which fields, never what they held)."""
+
     status: str
     reason: str
     at: dt.datetime
+    by: str | None = None
+    erased: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "reason": self.reason, "at": iso(self.at)}
+        document: dict[str, Any] = {"status": self.status, "reason": self.reason, "at": iso(self.at)}
+        if self.by is not None:
+            document["by"] = self.by
+        if self.erased is not None:
+            document["erased"] = list(self.erased)
+        return document
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StatusChange:
+        return cls(d["status"], d["reason"], parse_iso(d["at"]), by=d.get("by"), erased=d.get("erased"))
+
+
+def redacted(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a registration's document (the API's, or an event's data) without its personal data."""
+    return {**document, **{name: None for name in PERSONAL_FIELDS if document.get(name) is not None}}
 
 
 @dataclasses.dataclass
@@ -181,6 +204,25 @@ class Registration:
             raise InvalidTransition("Only an approved registration past its protection can expire.")
         self._move("expired", "Protection ended without the deal being closed.", "deal.expired", now)
 
+    def erase(self, *, by: str, now: dt.datetime | None = None) -> list[str]:
+        """Redact the personal data (PERSONAL_FIELDS), in any status; returns the fields erased, [] when none was
+        left. The history records who erased which fields when, never their values, and `deal.erased` tells
+        conflict to redact its copy."""
+        erased = [f"contact.{name}" for name, value in sorted((self.contact or {}).items()) if value]
+        if self.contact and not erased:
+            erased.append("contact")
+        if self.notes:
+            erased.append("notes")
+        if not erased:
+            return []
+        now = now or utcnow()
+        self.contact, self.notes = None, None
+        self.version += 1
+        self.history.append(StatusChange(self.status, f"Personal data erased: {', '.join(erased)}.", now, by=by,
+                                         erased=erased))
+        self.events.append(("deal.erased", {"erased": erased}))
+        return erased
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "status": self.status, "reason": self.reason, "partner_id": self.partner_id,
@@ -207,4 +249,4 @@ class Registration:
                    notes=d.get("notes"), submitted_at=parse_iso(d["submitted_at"]), status=d["status"],
                    reason=d["reason"], protection_until=parse_iso(d.get("protection_until")),
                    case_ref=d.get("case_ref"), extensions_used=d.get("extensions_used", 0), version=d["version"],
-                   history=[StatusChange(h["status"], h["reason"], parse_iso(h["at"])) for h in d["history"]])
+                   history=[StatusChange.from_dict(h) for h in d["history"]])

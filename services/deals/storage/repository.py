@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -12,9 +13,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
-from services.deals.domain.model import ACTIVE_STATUSES, Registration
-from services.deals.storage.tables import catalog_listings, idempotency_records, rate_limit_windows, registrations
+from services.deals.domain.model import ACTIVE_STATUSES, Registration, redacted
+from services.deals.storage.tables import (
+    catalog_listings,
+    idempotency_records,
+    outbox,
+    rate_limit_windows,
+    registrations,
+)
 from shared.identity import CustomerKeys, customer_keys, tax_id_core
+from shared.outbox import dead_table_of
 from shared.retention import count_pruned
 from shared.uow import SeenAggregates
 
@@ -226,6 +234,39 @@ class IdempotencyStore:
             idempotency_records.delete().where(idempotency_records.c.created_at < before)).rowcount
         count_pruned(self._connection, idempotency_records.name, pruned)
         return pruned
+
+
+class PersonalDataCopies:
+    """Copies of a registration's personal data outside its row, redacted when it is erased: the acknowledgement an
+    idempotency record replays, and the registration's events still in the outbox (or outbox_dead): events
+    written before they stopped carrying the contact, or not yet published."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def erase(self, registration_id: str, partner_id: str) -> int:
+        """Redact every copy; returns how many rows changed."""
+        changed = 0
+        t = idempotency_records.c
+        for row in self._connection.execute(
+                sa.select(t.key, t.response_body).where(t.partner_id == partner_id,
+                                                        t.response_body.contains(registration_id, autoescape=True))):
+            document = json.loads(row.response_body)
+            if document.get("id") == registration_id and redacted(document) != document:
+                self._connection.execute(idempotency_records.update().where(t.partner_id == partner_id,
+                                                                            t.key == row.key)
+                                         .values(response_body=json.dumps(redacted(document), separators=(",", ":"))))
+                changed += 1
+        for table in (outbox, dead_table_of(outbox)):
+            for row in self._connection.execute(sa.select(table.c.id, table.c.payload)
+                                                .where(table.c.message_key == registration_id)):
+                event = json.loads(row.payload)
+                data = event.get("data")
+                if isinstance(data, dict) and redacted(data) != data:
+                    self._connection.execute(table.update().where(table.c.id == row.id).values(
+                        payload=json.dumps({**event, "data": redacted(data)}, separators=(",", ":"))))
+                    changed += 1
+        return changed
 
 
 class RateLimitCounters:

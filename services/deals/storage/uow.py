@@ -11,6 +11,7 @@ from services.deals.storage.repository import (
     CatalogReadModel,
     IdempotencyStore,
     ListingCache,
+    PersonalDataCopies,
     RateLimitCounters,
     RegistrationRepository,
 )
@@ -25,6 +26,7 @@ class DealsUnitOfWork(ConsumingUnitOfWork, Protocol):
     catalog: CatalogReadModel
     idempotency: IdempotencyStore
     rate_limits: RateLimitCounters
+    personal_data: PersonalDataCopies
 
 
 class SqlDealsUnitOfWork(SqlUnitOfWork):
@@ -38,3 +40,4 @@ class SqlDealsUnitOfWork(SqlUnitOfWork):
         self.catalog = CatalogReadModel(connection, self._listing_cache)
         self.idempotency = IdempotencyStore(connection)
         self.rate_limits = RateLimitCounters(connection)
+        self.personal_data = PersonalDataCopies(connection)

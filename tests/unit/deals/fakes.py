@@ -4,11 +4,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import json
 import uuid
 
 from services.deals.domain.events import new_events
 from services.deals.domain.idempotency import DONE, IN_FLIGHT, IdempotencyRecord
-from services.deals.domain.model import ACTIVE_STATUSES, Registration
+from services.deals.domain.model import ACTIVE_STATUSES, Registration, redacted
 from shared.auth import Principal
 from shared.identity import customer_keys, tax_id_core
 from shared.uow import FakeUnitOfWorkBase, SeenAggregates
@@ -112,6 +113,24 @@ class FakeIdempotency:
             del self.rows[pk]
 
 
+class FakePersonalData:
+    """Redacts the acknowledgements the fake idempotency records replay (the fakes keep no outbox rows)."""
+
+    def __init__(self, idempotency: FakeIdempotency):
+        self._idempotency = idempotency
+        self.erased: list[str] = []
+
+    def erase(self, registration_id, partner_id):
+        self.erased.append(registration_id)
+        changed = 0
+        for (owner, _), row in self._idempotency.rows.items():
+            document = json.loads(row.response) if owner == partner_id and isinstance(row.response, str) else {}
+            if document.get("id") == registration_id and redacted(document) != document:
+                row.response = json.dumps(redacted(document), separators=(",", ":"))
+                changed += 1
+        return changed
+
+
 class FakeRateLimits:
     def __init__(self):
         self.counts: dict[tuple[str, int], int] = {}
@@ -133,6 +152,7 @@ class FakeDealsUnitOfWork(FakeUnitOfWorkBase):
         self.catalog = FakeCatalog()
         self.idempotency = FakeIdempotency()
         self.rate_limits = FakeRateLimits()
+        self.personal_data = FakePersonalData(self.idempotency)
 
 
 def unique(prefix: str = "t") -> str:
