@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from shared.auth import CHANNELS, PARTNER_ROLES, ROLES, TokenService, parse_ttl
+from shared.cli_erase import add_erase_parser, erase_main
 from shared.config import ConfigError, Settings
 
 LOCAL_KEYCLOAK_ISSUER = "http://127.0.0.1:8080/realms/dealgate"  # what `make up IDP=keycloak` starts
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
                             f"local Keycloak {LOCAL_KEYCLOAK_ISSUER}) through the client-credentials grant of the "
                             "client dealgate-<role>[-<partner-id>]; its secret from DEALGATE_OIDC_CLIENT_SECRET, or in "
                             "development from deploy/keycloak/realm-dealgate.json")
+    add_erase_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "erase":
+        return erase_main(args, parser)
 
     try:
         settings = Settings.from_env("deals")
