@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from services.conflict.domain.model import (
     ACTIVE_DEAL_STATUSES,
     Case,
@@ -23,6 +25,9 @@ if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they nev
 CLEARED_REASON = "No competing registration was found for this customer and product."
 CLEARED_INACTIVE_REASON = ("Earlier registrations for this customer and product have ended, so they do not "
                            "compete with this one.")
+
+
+log = structlog.get_logger(__name__)
 
 
 class NotFound(Exception):
@@ -174,6 +179,19 @@ def _note_in_case(registration: TrackedRegistration, status: str, *, uow: Confli
         uow.cases.save(case)
 
 
+def on_deal_erased(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: OverlapDetector) -> None:
+    """deals erased a registration's personal data: the tracked registration drops its contact (the e-mail's
+    domain), is filed under the keys it has left and re-indexed. Case member summaries never hold a contact; a
+    case's evidence, the record of why it was opened, stays as it is. The audit trail is deals' history."""
+    registration = uow.registrations.get(event.data["id"])
+    if registration is None or not registration.erase_contact():
+        return
+    uow.registrations.save(registration)
+    uow.registrations.refile(registration.deal_id, detector.blocking_keys(registration))
+    detector.remember(registration)
+    log.info("registration.contact_erased", deal_id=registration.deal_id)
+
+
 def on_listing_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
     """The catalog read model: a case names its products by the listings' titles."""
     uow.listing_titles.upsert(event.data)
@@ -187,6 +205,7 @@ def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) ->
     changed = lambda event, *, uow: on_deal_changed(event, uow=uow, detector=detector, rules=rules)  # noqa: E731
     return {
         "deal.submitted": lambda event, *, uow: on_deal_submitted(event, uow=uow, detector=detector, rules=rules),
+        "deal.erased": lambda event, *, uow: on_deal_erased(event, uow=uow, detector=detector),
         "listing.published": on_listing_changed,
         "listing.updated": on_listing_changed,
         "listing.retired": on_listing_changed,

@@ -80,3 +80,26 @@ def test_conflict_stores_no_contact_person_in_registrations_or_cases(traffic):
     for table, texts in rows.items():
         for text in texts:
             assert not [value for value in PERSONAL if value in text], f"{table}: {text[:300]}"
+
+
+def test_an_erasure_reaches_conflict_and_leaves_no_copy_in_either_database(traffic):
+    pipeline, corporate, _ = traffic
+    tokens = TokenService(pipeline.services["deals"].settings.jwt_secret)
+    erased = pipeline.apps["deals"].post(f"/v1/deals/{corporate}/erase",
+                                         headers={"Authorization": "Bearer " + tokens.issue("admin")})
+    assert erased.status_code == 200, erased.json
+    pipeline.settle()
+    [event] = [CloudEvent.from_json(m.value) for m in pipeline.bus.messages(DEALS_REGISTRATIONS)
+               if CloudEvent.from_json(m.value).type == "deal.erased"]
+    assert event.subject == corporate and event.data["erased"] == ["contact.email", "contact.name", "notes"]
+    with pipeline.services["conflict"].engine.connect() as connection:
+        document = connection.execute(sa.text("SELECT document FROM registrations WHERE deal_id = :id"),
+                                      {"id": corporate}).scalar_one()
+    assert json.loads(document)["contact"] is None if isinstance(document, str) else document["contact"] is None
+    with pipeline.services["deals"].engine.connect() as connection:
+        texts = [json.dumps(list(row), default=str) for table in ("registrations", "idempotency_records", "outbox")
+                 for row in connection.execute(sa.text(f"SELECT * FROM {table}"))]  # noqa: S608 - our names
+    erased_rows = [text for text in texts if corporate in text]
+    assert erased_rows
+    assert not [text for text in erased_rows
+                if "Ingrid Privatperson" in text or "ingrid.privat@" in text or "5550199" in text]

@@ -42,6 +42,14 @@ class TrackedRegistration:
     def is_active(self) -> bool:
         return self.status in ACTIVE_DEAL_STATUSES
 
+    def erase_contact(self) -> bool:
+        """deals erased the registration's personal data: what conflict keeps of the contact goes too, the e-mail's
+        domain included (it may be the person's own). False when there was nothing to erase."""
+        if self.contact is None:
+            return False
+        self.contact = None
+        return True
+
     def clear(self, *, reason: str, evidence: dict[str, Any]) -> None:
         """The verdict for a registration that nothing active competes with."""
         self.events.append(("registration.cleared", {"reason": reason, "evidence": evidence}))

@@ -56,6 +56,17 @@ class TrackedRegistrationRepository:
         self._connection.execute(registration_keys.delete().where(registration_keys.c.deal_id == deal_id))
         self._connection.execute(registrations.delete().where(registrations.c.deal_id == deal_id))
 
+    def refile(self, deal_id: str, keys: Iterable[str]) -> None:
+        """File a registration under new blocking keys instead of its old ones, as recorded (its customer profile
+        changed: an erased contact)."""
+        recorded_at = self._connection.execute(sa.select(registrations.c.recorded_at)
+                                               .where(registrations.c.deal_id == deal_id)).scalar_one_or_none()
+        self._connection.execute(registration_keys.delete().where(registration_keys.c.deal_id == deal_id))
+        rows = [{"key": key, "deal_id": deal_id, "recorded_at": recorded_at or utcnow()}
+                for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
+        if rows:
+            self._connection.execute(registration_keys.insert().values(rows))
+
     def save(self, registration: TrackedRegistration) -> None:
         self._seen.add(registration)
         self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)

@@ -55,6 +55,11 @@ class FakeRegistrations:
         for holders in self._db.keys.values():
             holders.pop(deal_id, None)
 
+    def refile(self, deal_id: str, keys: Iterable[str]) -> None:
+        recorded = [holders.pop(deal_id) for holders in self._db.keys.values() if deal_id in holders]
+        for key in keys:
+            self._db.keys.setdefault(key, {})[deal_id] = min(recorded, default=dt.datetime.now(dt.UTC))
+
     def save(self, registration: TrackedRegistration) -> None:
         assert registration.deal_id in self._db.registrations
         self._seen.add(registration)

@@ -11,7 +11,7 @@ from services.conflict.bootstrap import MIGRATIONS
 from services.conflict.overlaps import OverlapDetector
 from services.conflict.storage.tables import registrations
 from shared.db import create_engine
-from tests.unit.conflict.builders import MONDAY_10AM, RULES, deal, submitted, unique
+from tests.unit.conflict.builders import MONDAY_10AM, RULES, changed, deal, submitted, unique
 from tests.unit.conflict.fakes import FakeConflictUnitOfWork, FakeDatabase
 
 OLD_CONTACT = {"name": "Jo Contact", "email": "jo.contact@acme-widgets.de"}
@@ -77,3 +77,34 @@ def test_migration_0008_reduces_stored_contacts_to_their_domain(tmp_path):
     engine.dispose()
     assert stored[old["id"]]["contact"] == {"email_domain": "acme-widgets.de"}
     assert stored[without["id"]]["contact"] is None
+
+
+def test_deal_erased_drops_the_contact_domain_from_the_registration_its_keys_and_the_index():
+    db, detector, product = FakeDatabase(), OverlapDetector(), unique("listing")
+    data = deal(customer={"name": "Ines Eigenfirma", "country": "DE"}, contact={"email_domain": "ines-eigen.de"},
+                products=[product])
+    judge(data, db, detector)
+    assert any("ines-eigen" in key for key in db.keys), "filed under the contact's domain"
+    uow = FakeConflictUnitOfWork(db)
+    with uow:
+        handlers.on_deal_erased(changed(data, "submitted", "deal.erased"), uow=uow, detector=detector)
+        uow.commit()
+    assert db.registrations[data["id"]].contact is None
+    assert not [key for key, holders in db.keys.items() if "ines-eigen" in key and holders]
+    assert any(data["id"] in holders for holders in db.keys.values()), "still filed under its other keys"
+    # The index forgot the domain too: another customer name with the same contact domain no longer matches it.
+    other = deal(channel="direct", customer={"name": "Quorvane Logistik", "country": "DE"},
+                 contact={"email_domain": "ines-eigen.de"}, products=[product])
+    assert judge(other, db, detector).events_of_type("registration.cleared")
+
+
+def test_deal_erased_for_an_unknown_or_contactless_registration_changes_nothing():
+    db, detector = FakeDatabase(), OverlapDetector()
+    known = deal()
+    judge(known, db, detector)
+    for data in (deal(), known):
+        uow = FakeConflictUnitOfWork(db)
+        with uow:
+            handlers.on_deal_erased(changed(data, "submitted", "deal.erased"), uow=uow, detector=detector)
+            uow.commit()
+        assert uow.published == []
