@@ -72,6 +72,9 @@ def test_the_desk_pages_the_list_opens_cases_beside_it_in_the_url_and_moves_by_k
     page.wait_for_selector("#cases tbody tr")
     page.select_option("#filter-queue", QUEUE)
     page.wait_for_selector("#page-info:has-text('Page 1 · cases 1–50')")
+    deadline = time.monotonic() + 20  # the unfiltered first page also reads "cases 1–50": wait for the queue's
+    while not set(shown(page)) <= set(case_ids) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
 
     # Paging: 50, then the rest; the pages neither overlap nor miss a case, and Previous comes back.
     first_page = shown(page)
