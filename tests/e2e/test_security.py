@@ -63,6 +63,8 @@ MATRIX = [
      {"anonymous": 401, "other_partner": 404, "marketplace": 404, "sales": 404, "desk": 403, "admin": 403}),
     ("close deal", "deals", "POST", "/v1/deals/{deal}/close", {"outcome": "won"},
      {"anonymous": 401, "other_partner": 404, "marketplace": 404, "sales": 404, "desk": 403, "admin": 403}),
+    ("erase deal", "deals", "POST", "/v1/deals/{deal}/erase", None,
+     {"anonymous": 401, "partner": 403, "other_partner": 403, "marketplace": 403, "sales": 403, "desk": 403}),
     ("pre-check", "deals", "POST", "/v1/deals/check", {"customer": {"name": "x", "country": "DE"}, "products": []},
      {"anonymous": 401, "desk": 403, "admin": 403}),
     ("queues", "conflict", "GET", "/v1/queues", None, DESK_ONLY),
