@@ -101,6 +101,7 @@ CONTRACTS = {
     "deal.submitted": RegistrationContract, "deal.updated": RegistrationContract,
     "deal.approved": RegistrationContract, "deal.rejected": RegistrationContract,
     "deal.withdrawn": RegistrationContract, "deal.closed": RegistrationContract, "deal.expired": RegistrationContract,
+    "deal.erased": RegistrationContract,
     "registration.cleared": ClearedContract, "case.opened": CaseContract, "case.updated": CaseContract,
     "case.resolved": CaseContract,
 }

@@ -13,6 +13,7 @@ from shared.auth import TokenService
 from shared.events import CloudEvent
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS
 from tests.contract.pipeline import Pipeline
+from tests.contract.test_event_contracts import CONTRACTS
 
 PERSONAL = ("Ingrid Privatperson", "ingrid.privat@contoso-privacy.de", "Bernd Freemail", "bernd.freemail@gmail.com",
             "call Ingrid on +49 30 5550199", "Ingrid's renewal")
@@ -92,6 +93,7 @@ def test_an_erasure_reaches_conflict_and_leaves_no_copy_in_either_database(traff
     [event] = [CloudEvent.from_json(m.value) for m in pipeline.bus.messages(DEALS_REGISTRATIONS)
                if CloudEvent.from_json(m.value).type == "deal.erased"]
     assert event.subject == corporate and event.data["erased"] == ["contact.email", "contact.name", "notes"]
+    assert CONTRACTS[event.type]().validate(event.data) == {}, "conflict reads deal.erased like any deal event"
     with pipeline.services["conflict"].engine.connect() as connection:
         document = connection.execute(sa.text("SELECT document FROM registrations WHERE deal_id = :id"),
                                       {"id": corporate}).scalar_one()
