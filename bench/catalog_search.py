@@ -36,9 +36,9 @@ from shared.auth import TokenService  # noqa: E402
 from shared.config import Settings  # noqa: E402
 
 BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench-catalog"
-PORTS = Ports(kafka=39192, http={"catalog": 38101, "deals": 38102, "conflict": 38103},
-              doorbell={"catalog": 39401, "deals": 39402, "conflict": 39403})
-BASELINE_PORT = 38199
+PORTS = Ports(kafka=22601, http={"catalog": 22001, "deals": 22002, "conflict": 22003},
+              doorbell={"catalog": 22301, "deals": 22302, "conflict": 22303})
+BASELINE_PORT = 22099
 WORDS = ["secure", "cloud", "backup", "identity", "analytics", "gateway", "firewall", "endpoint", "payroll",
          "observability", "kubernetes", "registry", "warehouse", "streaming", "email", "marketing", "desk",
          "asset", "contact", "messaging", "platform", "api", "storage", "network", "compliance", "automation",

@@ -354,7 +354,7 @@ def run_once(label: str, planned, rate: float, *, faults: bool, rounds: int, por
 
 
 def run_chaos(count: int, rate: float, *, rounds: int = 2, ports: Ports = BENCH_PORTS,
-              base_dir: Path = BENCH_DIR / "chaos", pg_port: int = 45433) -> dict:
+              base_dir: Path = BENCH_DIR / "chaos", pg_port: int = 21902) -> dict:
     planned = plan(count)
     progress(f"chaos: {count} registrations at {rate:.0f}/s, {rounds} round(s) of faults")
     cluster = LocalPostgres(base_dir / "postgres", port=pg_port)

@@ -14,8 +14,8 @@ from shared.auth import TokenService
 from shared.config import Settings
 
 BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench"
-BENCH_PORTS = Ports(kafka=39092, http={"catalog": 38001, "deals": 38002, "conflict": 38003},
-                    doorbell={"catalog": 39301, "deals": 39302, "conflict": 39303})
+BENCH_PORTS = Ports(kafka=21601, http={"catalog": 21001, "deals": 21002, "conflict": 21003},
+                    doorbell={"catalog": 21301, "deals": 21302, "conflict": 21303})
 
 
 def progress(message: str) -> None:
@@ -25,7 +25,7 @@ def progress(message: str) -> None:
 @contextlib.contextmanager
 def postgres_stack(http_workers: int | None = None, extra_env: dict | None = None):
     """A whole Dealgate stack on PostgreSQL and its own Kafka, torn down afterwards."""
-    cluster = LocalPostgres(BENCH_DIR / "postgres", port=45432).start()
+    cluster = LocalPostgres(BENCH_DIR / "postgres", port=21901).start()
     run = uuid.uuid4().hex[:6]
     env = {f"{s.upper()}_DATABASE_URL": cluster.create_database(f"bench_{s}_{run}")
            for s in ("catalog", "deals", "conflict")}

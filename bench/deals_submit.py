@@ -38,8 +38,8 @@ from shared.auth import TokenService  # noqa: E402
 from shared.config import Settings  # noqa: E402
 
 BENCH_DIR = Path(tempfile.gettempdir()) / "dealgate-bench-deals"
-POSTGRES_PORT = 45532
-DEALS_PORT, BASELINE_PORT, DOORBELL_PORT = 38202, 38299, 39502
+POSTGRES_PORT = 23901
+DEALS_PORT, BASELINE_PORT, DOORBELL_PORT = 23002, 23099, 23302
 
 
 def log(message: str) -> None:

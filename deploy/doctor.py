@@ -397,15 +397,15 @@ def test_ports(offset: int) -> list[PortSpec]:
     """The ports of tests/conftest.py, tests/e2e/conftest.py and tests/e2e/test_chaos.py at this offset."""
     specs = [PortSpec(19092 + offset, "test Kafka", reusable="kafka.Kafka"),
              PortSpec(19093 + offset, "test Kafka controller", reusable="kafka.Kafka"),
-             PortSpec(55433 + offset, "test PostgreSQL", reusable="postgres")]
-    for base, label in ((18000, "e2e"), (48000, "chaos")):
+             PortSpec(15433 + offset, "test PostgreSQL", reusable="postgres")]
+    for base, label in ((18000, "e2e"), (24000, "chaos")):
         specs += [PortSpec(base + n + offset, f"{label} {service} API")
                   for n, service in ((1, "catalog"), (2, "deals"), (3, "conflict"))]
-    for base, label in ((29092, "e2e"), (49092, "chaos")):
+    for base, label in ((29092, "e2e"), (24601, "chaos")):
         specs += [PortSpec(base + offset, f"{label} Kafka"), PortSpec(base + 1 + offset, f"{label} Kafka controller")]
-    for base, label in ((19300, "e2e"), (49300, "chaos")):
+    for base, label in ((19300, "e2e"), (24300, "chaos")):
         specs += [PortSpec(base + n + offset, f"{label} doorbell", udp=True) for n in (1, 2, 3)]
-    specs.append(PortSpec(47432 + offset, "chaos PostgreSQL", reusable="postgres"))
+    specs.append(PortSpec(24901 + offset, "chaos PostgreSQL", reusable="postgres"))
     if keycloak_cache() is not None:
         specs.append(PortSpec(18180 + offset, "e2e Keycloak"))
     return specs
@@ -413,24 +413,24 @@ def test_ports(offset: int) -> list[PortSpec]:
 
 def bench_ports() -> list[PortSpec]:
     """bench/common.py, bench/catalog_search.py and bench/deals_submit.py."""
-    tcp = {38001: "bench catalog API", 38002: "bench deals API", 38003: "bench conflict API",
-           39092: "bench Kafka", 39093: "bench Kafka controller", 38101: "catalog-bench catalog API",
-           38102: "catalog-bench deals API", 38103: "catalog-bench conflict API", 39192: "catalog-bench Kafka",
-           39193: "catalog-bench Kafka controller", 38199: "catalog baseline", 38202: "deals-bench deals API",
-           38299: "deals baseline"}
+    tcp = {21001: "bench catalog API", 21002: "bench deals API", 21003: "bench conflict API",
+           21601: "bench Kafka", 21602: "bench Kafka controller", 22001: "catalog-bench catalog API",
+           22002: "catalog-bench deals API", 22003: "catalog-bench conflict API", 22601: "catalog-bench Kafka",
+           22602: "catalog-bench Kafka controller", 22099: "catalog baseline", 23002: "deals-bench deals API",
+           23099: "deals baseline"}
     specs = [PortSpec(port, what) for port, what in tcp.items()]
-    specs += [PortSpec(45432, "bench PostgreSQL", reusable="postgres"),
-              PortSpec(45532, "deals-bench PostgreSQL", reusable="postgres")]
-    specs += [PortSpec(port, "bench doorbell", udp=True) for port in (39301, 39302, 39303)]
-    specs += [PortSpec(port, "catalog-bench doorbell", udp=True) for port in (39401, 39402, 39403)]
-    specs.append(PortSpec(39502, "deals-bench doorbell", udp=True))
+    specs += [PortSpec(21901, "bench PostgreSQL", reusable="postgres"),
+              PortSpec(23901, "deals-bench PostgreSQL", reusable="postgres")]
+    specs += [PortSpec(port, "bench doorbell", udp=True) for port in (21301, 21302, 21303)]
+    specs += [PortSpec(port, "catalog-bench doorbell", udp=True) for port in (22301, 22302, 22303)]
+    specs.append(PortSpec(23302, "deals-bench doorbell", udp=True))
     return specs
 
 
 def chaos_ports() -> list[PortSpec]:
     """bench/chaos.py's defaults: bench/common.py's BENCH_PORTS and its own PostgreSQL."""
     return [spec for spec in bench_ports() if spec.what.startswith("bench ") and "PostgreSQL" not in spec.what] + [
-        PortSpec(45433, "chaos PostgreSQL", reusable="postgres")]
+        PortSpec(21902, "chaos PostgreSQL", reusable="postgres")]
 
 
 def check_ports(report: Report, label: str, specs: list[PortSpec], needed_for: tuple[str, ...], hint: str) -> None:

@@ -21,7 +21,7 @@ from deploy.postgres import LocalPostgres
 # Several checkouts (or engineers) can run the suite side by side with distinct offsets and directories.
 PORT_OFFSET = int(os.environ.get("DEALGATE_TEST_PORT_OFFSET", "0"))
 TEST_KAFKA_PORT = 19092 + PORT_OFFSET
-TEST_PG_PORT = 55433 + PORT_OFFSET
+TEST_PG_PORT = 15433 + PORT_OFFSET
 RUN_DIR = Path(os.environ.get("DEALGATE_TEST_DIR") or Path(tempfile.gettempdir()) / f"dealgate-test-{PORT_OFFSET}")
 
 

@@ -6,11 +6,11 @@ from tests.conftest import PORT_OFFSET, RUN_DIR
 def test_faults_lose_nothing_duplicate_nothing_and_change_no_case():
     from bench.chaos import run_chaos
 
-    ports = Ports(kafka=49092 + PORT_OFFSET,
-                  http={"catalog": 48001 + PORT_OFFSET, "deals": 48002 + PORT_OFFSET, "conflict": 48003 + PORT_OFFSET},
-                  doorbell={"catalog": 49301 + PORT_OFFSET, "deals": 49302 + PORT_OFFSET,
-                            "conflict": 49303 + PORT_OFFSET})
-    report = run_chaos(1000, 25, rounds=1, ports=ports, base_dir=RUN_DIR / "chaos", pg_port=47432 + PORT_OFFSET)
+    ports = Ports(kafka=24601 + PORT_OFFSET,
+                  http={"catalog": 24001 + PORT_OFFSET, "deals": 24002 + PORT_OFFSET, "conflict": 24003 + PORT_OFFSET},
+                  doorbell={"catalog": 24301 + PORT_OFFSET, "deals": 24302 + PORT_OFFSET,
+                            "conflict": 24303 + PORT_OFFSET})
+    report = run_chaos(1000, 25, rounds=1, ports=ports, base_dir=RUN_DIR / "chaos", pg_port=24901 + PORT_OFFSET)
     problems = {k: v[:10] for k, v in report["details"].items() if v}
     print(f"chaos: {report['acknowledged']} acknowledged, lost {report['lost']}, duplicated {report['duplicated']}; "
           f"recovery {report['recovery_s']} s; faults: {report['fault_log']}")
