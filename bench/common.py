@@ -25,7 +25,9 @@ def progress(message: str) -> None:
 @contextlib.contextmanager
 def postgres_stack(http_workers: int | None = None, extra_env: dict | None = None):
     """A whole Dealgate stack on PostgreSQL and its own Kafka, torn down afterwards."""
-    cluster = LocalPostgres(BENCH_DIR / "postgres", port=21901).start()
+    cluster = LocalPostgres(BENCH_DIR / "postgres", port=21901)
+    was_running = cluster.is_running()  # a cluster someone else started is theirs to stop
+    cluster.start()
     run = uuid.uuid4().hex[:6]
     env = {f"{s.upper()}_DATABASE_URL": cluster.create_database(f"bench_{s}_{run}")
            for s in ("catalog", "deals", "conflict")}
@@ -38,6 +40,8 @@ def postgres_stack(http_workers: int | None = None, extra_env: dict | None = Non
         stack.down(progress=progress)
         for service in ("catalog", "deals", "conflict"):
             cluster.drop_database(f"bench_{service}_{run}")
+        if not was_running:
+            cluster.stop()
 
 
 def tokens() -> TokenService:
