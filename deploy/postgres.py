@@ -76,8 +76,10 @@ class LocalPostgres:
         if self.is_running():
             return self
         self.initdb()
+        # The port on the command line, not only in postgresql.conf: a data directory kept from an earlier run
+        # (the temp directory outlives runs) may have been made for another port.
         self._run([_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"), "-w",
-                   "-t", "60", "start"], stdout=subprocess.DEVNULL)
+                   "-t", "60", "-o", f"-p {self.port}", "start"], stdout=subprocess.DEVNULL)
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -87,7 +89,7 @@ class LocalPostgres:
 
     def restart(self) -> None:
         self._run([_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "restart", "-l",
-                   str(self.data_dir / "server.log")], stdout=subprocess.DEVNULL)
+                   str(self.data_dir / "server.log"), "-o", f"-p {self.port}"], stdout=subprocess.DEVNULL)
 
     def create_database(self, name: str) -> str:
         import psycopg
