@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from services.conflict.domain.model import (
-    ACTIVE_DEAL_STATUSES,
     Case,
     DomainError,
     TrackedRegistration,
@@ -160,8 +159,10 @@ def on_deal_changed(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: Ove
     status = event.data["status"]
     if registration.case_id is not None:
         _note_in_case(registration, status, uow=uow)
-    if registration.is_active and status in ACTIVE_DEAL_STATUSES:
-        return  # a move between active statuses changes nothing conflict decides on: skip the write
+    if registration.status == status:
+        return
+    # Kept current even between active statuses (one update by key): a case opened later shows the member's
+    # real status, e.g. "approved" for the registration that came first.
     registration.status = status
     uow.registrations.save(registration)
     if not registration.is_active:

@@ -129,3 +129,13 @@ def test_a_registration_bridging_two_open_cases_merges_them_into_the_older(db, d
     assert set(survivor.deal_ids) == {m["id"] for m in north + south} | {bridge["id"]}
     assert any(h["action"] == "merged" and h["case_id"] == gone_id for h in survivor.history)
     assert {db.registrations[m["id"]].case_id for m in north + south + [bridge]} == {survivor_id}
+
+
+def test_a_registration_approved_before_its_case_opens_shows_approved_in_it(db, detector):
+    product, acme = unique("listing"), customer("Acme Widgets GmbH", "acme-widgets.de")
+    first, second = deal(customer=acme, products=[product]), deal(channel="direct", customer=acme, products=[product])
+    apply(submitted(first), db=db, detector=detector)
+    apply(changed(first, "approved", "deal.approved"), db=db, detector=detector)
+    apply(submitted(second), db=db, detector=detector)
+    statuses = {r["deal_id"]: r["status"] for r in case_of(db, second["id"]).registrations}
+    assert statuses == {first["id"]: "approved", second["id"]: "submitted"}
