@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -17,10 +18,11 @@ from shared.events import CloudEvent
 from shared.logging import current_correlation_id
 
 
-def define_outbox_table(metadata: sa.MetaData) -> sa.Table:
-    table = sa.Table(
-        "outbox", metadata,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+def _message_columns(*, autoincrement: bool) -> list[sa.Column[Any]]:
+    """What an outbox row holds of its message; outbox_dead keeps the same, so a dead row can be put back."""
+    return [
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                  autoincrement=autoincrement),
         sa.Column("event_id", sa.String(36), nullable=False, unique=True),
         sa.Column("topic", sa.String(200), nullable=False),
         sa.Column("message_key", sa.String(200), nullable=False),
@@ -28,6 +30,13 @@ def define_outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("correlation_id", sa.String(64)),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def define_outbox_table(metadata: sa.MetaData) -> sa.Table:
+    table = sa.Table(
+        "outbox", metadata,
+        *_message_columns(autoincrement=True),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         # How many times the broker refused this row (shared.bus.MessageRejected); at the relay's limit it moves
         # to outbox_dead. An outage counts for nothing here.
@@ -44,14 +53,7 @@ def define_outbox_dead_table(metadata: sa.MetaData) -> sa.Table:
     (an INSERT ... SELECT of the outbox's columns back into the outbox publishes one again)."""
     return sa.Table(
         "outbox_dead", metadata,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
-        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
-        sa.Column("topic", sa.String(200), nullable=False),
-        sa.Column("message_key", sa.String(200), nullable=False),
-        sa.Column("event_type", sa.String(100), nullable=False),
-        sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("correlation_id", sa.String(64)),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        *_message_columns(autoincrement=False),  # keeps the outbox row's id
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("error", sa.Text, nullable=False),
         sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
