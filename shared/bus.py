@@ -106,32 +106,93 @@ class Bus(Protocol):
 
 # --- Kafka -------------------------------------------------------------------------------------------
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "PLAIN")
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaSecurity:
+    """How a client proves who it is to the brokers and checks theirs: the standard Kafka client settings
+    (DEALGATE_KAFKA_SECURITY_PROTOCOL and the rest, read and checked in shared/config.py)."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    cafile: str | None = None    # the CA that signed the brokers' certificates (else the system's)
+    certfile: str | None = None  # a client certificate, for brokers that ask for one (mutual TLS)
+    keyfile: str | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for any kafka-python client (producer, consumer, admin)."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.uses_sasl:
+            options.update(sasl_mechanism=self.sasl_mechanism or "SCRAM-SHA-512",
+                           sasl_plain_username=self.username, sasl_plain_password=self.password)
+        if self.uses_tls:
+            options.update(ssl_check_hostname=True, ssl_cafile=self.cafile, ssl_certfile=self.certfile,
+                           ssl_keyfile=self.keyfile)
+        return options
+
+
+PLAINTEXT = KafkaSecurity()
+
 
 class KafkaBus:
+    """`replication_factor` and `min_insync_replicas` are what ensure_topics gives the topics it creates: with three
+    brokers, 3 and 2 keep every acknowledged message (acks=all) on two brokers and the topics writable while one
+    broker is down."""
+
     def __init__(self, bootstrap_servers: str, client_id: str = "dealgate", *,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, security: KafkaSecurity = PLAINTEXT,
+                 replication_factor: int = 1, min_insync_replicas: int = 1):
         self.bootstrap_servers = bootstrap_servers
         self.client_id = client_id
         self._max_message_bytes = max_message_bytes
+        self.security = security
+        self.replication_factor = replication_factor
+        self.min_insync_replicas = min_insync_replicas
+
+    @classmethod
+    def from_settings(cls, settings: Any, client_id: str) -> KafkaBus:
+        """The bus a service's settings (shared.config.Settings) describe."""
+        return cls(settings.kafka_bootstrap_servers, client_id=client_id,
+                   max_message_bytes=settings.kafka_max_message_bytes, security=settings.kafka_security,
+                   replication_factor=settings.kafka_replication_factor,
+                   min_insync_replicas=settings.kafka_min_insync_replicas)
 
     @property
     def max_message_bytes(self) -> int:
         return self._max_message_bytes
 
+    def admin(self, **options: Any) -> Any:
+        """A kafka-python admin client for these brokers (the caller closes it)."""
+        from kafka import KafkaAdminClient
+
+        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
+                                **self.security.client_options(), **options)
+
     def publisher(self) -> KafkaPublisher:
-        return KafkaPublisher(self.bootstrap_servers, self.client_id, max_request_size=self._max_message_bytes)
+        return KafkaPublisher(self.bootstrap_servers, self.client_id, max_request_size=self._max_message_bytes,
+                              security=self.security)
 
     def message_limits(self, topics: Sequence[str]) -> dict[str, int]:
         """Each topic's max.message.bytes as the broker applies it (its own setting, else the broker's default);
         for a topic that does not exist yet, the smallest message.max.bytes of the brokers (what it would get)."""
-        from kafka import KafkaAdminClient
         from kafka.admin import ConfigResource, ConfigResourceType
         from kafka.errors import AuthorizationError
 
         if not _tcp_reachable(self.bootstrap_servers):
             raise ConnectionError(f"no broker answers at {self.bootstrap_servers}")
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin",
-                                 request_timeout_ms=10_000, bootstrap_timeout_ms=5_000)
+        admin = self.admin(request_timeout_ms=10_000, bootstrap_timeout_ms=5_000)
         try:
             described = admin.describe_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"]) for topic in topics],
@@ -155,18 +216,18 @@ class KafkaBus:
             admin.close()
 
     def subscribe(self, topics: Sequence[str], group: str) -> KafkaSubscription:
-        return KafkaSubscription(self.bootstrap_servers, topics, group, self.client_id)
+        return KafkaSubscription(self.bootstrap_servers, topics, group, self.client_id, security=self.security)
 
     def ensure_topics(self, specs: Iterable[TopicSpec] = TOPICS) -> None:
-        from kafka import KafkaAdminClient
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin")
+        admin = self.admin()
         try:
             existing = set(admin.list_topics())
             missing = [
-                NewTopic(name=s.name, num_partitions=s.partitions, replication_factor=1, topic_configs=s.config)
+                NewTopic(name=s.name, num_partitions=s.partitions, replication_factor=self.replication_factor,
+                         topic_configs={"min.insync.replicas": str(self.min_insync_replicas), **s.config})
                 for s in specs if s.name not in existing
             ]
             if missing:
@@ -184,7 +245,8 @@ _REJECTIONS = frozenset({"MessageSizeTooLargeError", "RecordListTooLargeError", 
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap_servers: str, client_id: str, *, max_request_size: int = DEFAULT_MAX_MESSAGE_BYTES):
+    def __init__(self, bootstrap_servers: str, client_id: str, *, max_request_size: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 security: KafkaSecurity = PLAINTEXT):
         from kafka import KafkaProducer
 
         # acks=all + idempotence: an acknowledged send is on every in-sync replica, and producer retries
@@ -201,8 +263,10 @@ class KafkaPublisher:
             allow_auto_create_topics=False,
             reconnect_backoff_max_ms=2_000,  # come back quickly once a restarted broker answers
             max_request_size=max_request_size,  # the relay checks at start-up that the broker takes as much
+            **security.client_options(),
         )
         self._bootstrap_servers = bootstrap_servers
+        self._security = security
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """A refused message raises MessageRejected; after that this producer may keep failing (an idempotent
@@ -254,7 +318,8 @@ class KafkaPublisher:
             return None  # the broker is away (an admin client would take 30 s to say so)
         try:
             admin = KafkaAdminClient(bootstrap_servers=self._bootstrap_servers, request_timeout_ms=5_000,
-                                     bootstrap_timeout_ms=5_000, client_id="dealgate-relay-check")
+                                     bootstrap_timeout_ms=5_000, client_id="dealgate-relay-check",
+                                     **self._security.client_options())
             try:
                 exists = topic in admin.list_topics()
             finally:
@@ -295,7 +360,8 @@ def _tcp_reachable(bootstrap_servers: str) -> bool:
 
 
 class KafkaSubscription:
-    def __init__(self, bootstrap_servers: str, topics: Sequence[str], group: str, client_id: str):
+    def __init__(self, bootstrap_servers: str, topics: Sequence[str], group: str, client_id: str, *,
+                 security: KafkaSecurity = PLAINTEXT):
         from kafka import KafkaConsumer
 
         self._consumer = KafkaConsumer(
@@ -312,6 +378,7 @@ class KafkaSubscription:
             max_poll_interval_ms=300_000,
             fetch_max_wait_ms=50,
             reconnect_backoff_max_ms=2_000,
+            **security.client_options(),
         )
         # Consumers of one service share its group, and the broker spreads the partitions across them; each says
         # what it got after every rebalance (the e2e race test reads these lines).

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from shared.bus import DEFAULT_MAX_MESSAGE_BYTES
+from shared.bus import DEFAULT_MAX_MESSAGE_BYTES, PLAINTEXT, SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaSecurity
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JWT_SECRET = "dealgate-dev-secret-change-me-0123456789"  # noqa: S105 - the dev default; long enough for HS256 (>= 32 bytes)
@@ -66,6 +66,10 @@ class Settings:
     service: str
     database_url: str
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Topics made by ensure_topics get these (3 and 2 on a three-broker cluster); the clients' TLS and SASL settings.
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
+    kafka_security: KafkaSecurity = PLAINTEXT
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_issuer: str = "dealgate"
     # Who may sign tokens (see identity_values): DEALGATE_ENV, and in production either an OpenID Connect issuer or
@@ -108,7 +112,6 @@ class Settings:
         values: dict[str, Any] = dict(
             service=service,
             database_url=env.get(f"{service.upper()}_DATABASE_URL", default_db),
-            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             log_level=env.get("DEALGATE_LOG_LEVEL", "INFO"),
             log_json=env.get("DEALGATE_LOG_FORMAT", "json") == "json",
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
@@ -124,6 +127,7 @@ class Settings:
                     if k.startswith("DEALGATE_FAULT_")},
         )
         values.update(identity_values(env))
+        values.update(kafka_values(env))
         values.update(cls.service_values(env))
         values.update(overrides)
         return cls(**values)
@@ -140,6 +144,69 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+
+def kafka_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where the brokers are, what the topics get, and how every Kafka client of the process connects.
+
+    KAFKA_BOOTSTRAP_SERVERS is a comma-separated list of host:port; DEALGATE_KAFKA_SECURITY_PROTOCOL one of
+    PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; a SASL protocol needs DEALGATE_KAFKA_SASL_USERNAME and _PASSWORD
+    (DEALGATE_KAFKA_SASL_MECHANISM: SCRAM-SHA-512, the default, or PLAIN); TLS takes DEALGATE_KAFKA_SSL_CAFILE and,
+    for brokers that ask for a client certificate, DEALGATE_KAFKA_SSL_CERTFILE and _KEYFILE.
+    """
+    bootstrap = (env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092").strip()
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"KAFKA_BOOTSTRAP_SERVERS must be host:port[,host:port...], not {bootstrap!r}")
+    replication = read_int(env, "DEALGATE_KAFKA_REPLICATION_FACTOR", 1, minimum=1)
+    min_insync = read_int(env, "DEALGATE_KAFKA_MIN_INSYNC_REPLICAS", 1, minimum=1)
+    if min_insync > replication:
+        raise ConfigError(f"DEALGATE_KAFKA_MIN_INSYNC_REPLICAS ({min_insync}) cannot be more than "
+                          f"DEALGATE_KAFKA_REPLICATION_FACTOR ({replication}): no write could ever succeed")
+    protocol = (env.get("DEALGATE_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").strip().upper()
+    if protocol not in SECURITY_PROTOCOLS:
+        raise ConfigError(f"DEALGATE_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}, "
+                          f"not {protocol!r}")
+    security = KafkaSecurity(
+        protocol=protocol,
+        sasl_mechanism=(env.get("DEALGATE_KAFKA_SASL_MECHANISM") or "").strip().upper() or None,
+        username=env.get("DEALGATE_KAFKA_SASL_USERNAME") or None,
+        password=env.get("DEALGATE_KAFKA_SASL_PASSWORD") or None,
+        cafile=env.get("DEALGATE_KAFKA_SSL_CAFILE") or None,
+        certfile=env.get("DEALGATE_KAFKA_SSL_CERTFILE") or None,
+        keyfile=env.get("DEALGATE_KAFKA_SSL_KEYFILE") or None,
+    )
+    _check_kafka_security(security, production=(env.get("DEALGATE_ENV") or "").strip() == "production")
+    return dict(kafka_bootstrap_servers=bootstrap, kafka_replication_factor=replication,
+                kafka_min_insync_replicas=min_insync, kafka_security=security)
+
+
+def _check_kafka_security(security: KafkaSecurity, *, production: bool) -> None:
+    if security.uses_sasl:
+        if security.sasl_mechanism is not None and security.sasl_mechanism not in SASL_MECHANISMS:
+            raise ConfigError(f"DEALGATE_KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, "
+                              f"not {security.sasl_mechanism!r}")
+        for name, value in (("DEALGATE_KAFKA_SASL_USERNAME", security.username),
+                            ("DEALGATE_KAFKA_SASL_PASSWORD", security.password)):
+            if not value:
+                raise ConfigError(f"DEALGATE_KAFKA_SECURITY_PROTOCOL={security.protocol} needs {name}")
+        if production and security.protocol == "SASL_PLAINTEXT" and security.sasl_mechanism == "PLAIN":
+            raise ConfigError("SASL PLAIN over SASL_PLAINTEXT sends the Kafka password in the clear: use SASL_SSL "
+                              "or SCRAM-SHA-512 in production")
+    elif security.sasl_mechanism or security.username or security.password:
+        raise ConfigError(f"DEALGATE_KAFKA_SASL_* is set but DEALGATE_KAFKA_SECURITY_PROTOCOL is "
+                          f"{security.protocol}: set it to SASL_SSL (or SASL_PLAINTEXT) or drop the SASL settings")
+    files = (("DEALGATE_KAFKA_SSL_CAFILE", security.cafile), ("DEALGATE_KAFKA_SSL_CERTFILE", security.certfile),
+             ("DEALGATE_KAFKA_SSL_KEYFILE", security.keyfile))
+    if not security.uses_tls and any(path for _, path in files):
+        raise ConfigError(f"DEALGATE_KAFKA_SSL_* is set but DEALGATE_KAFKA_SECURITY_PROTOCOL is {security.protocol}: "
+                          "set it to SSL or SASL_SSL or drop the SSL settings")
+    if bool(security.certfile) != bool(security.keyfile):
+        raise ConfigError("DEALGATE_KAFKA_SSL_CERTFILE and DEALGATE_KAFKA_SSL_KEYFILE go together: set both or neither")
+    for name, path in files:
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}: cannot read {path!r}")
 
 
 def identity_values(env: Mapping[str, str]) -> dict[str, Any]:

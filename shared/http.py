@@ -126,7 +126,7 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
     components = components or build(settings)
     kafka = components.settings.kafka_bootstrap_servers
     kafka_collectors = depth_collectors(kafka, group=components.settings.consumer_group if consumed_topics else None,
-                                        consumed_topics=consumed_topics)
+                                        consumed_topics=consumed_topics, security=components.settings.kafka_security)
     own: list[Collector] = []
 
     def collectors() -> list[Collector]:

@@ -10,6 +10,7 @@ import structlog
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from shared.bus import PLAINTEXT, KafkaSecurity
 from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS, dlq_name
 
 log = structlog.get_logger(__name__)
@@ -23,8 +24,9 @@ class KafkaDepthCollector:
     """
 
     def __init__(self, bootstrap_servers: str, *, group: str | None, consumed_topics: tuple[str, ...],
-                 cache_s: float = 5.0):
+                 cache_s: float = 5.0, security: KafkaSecurity = PLAINTEXT):
         self._bootstrap = bootstrap_servers
+        self._security = security
         self._group = group
         self._consumed = consumed_topics
         self._cache_s = cache_s
@@ -41,7 +43,8 @@ class KafkaDepthCollector:
         kafka_check(self._bootstrap)()  # fail fast while the broker is away; a scrape must not hang
         # A consumer that never subscribes never joins the group; it only reads offsets, including the group's.
         consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group, enable_auto_commit=False,
-                                 request_timeout_ms=3000, client_id="dealgate-metrics")
+                                 request_timeout_ms=3000, client_id="dealgate-metrics",
+                                 **self._security.client_options())
         try:
             depth: dict[str, int] = {}
             for topic in DLQ_TOPICS:
@@ -84,13 +87,14 @@ class KafkaDepthCollector:
         yield consumer_lag
 
 
-def depth_collectors(bootstrap_servers: str, *, group: str | None,
-                     consumed_topics: tuple[str, ...] = ()) -> Callable[[], list[KafkaDepthCollector]]:
+def depth_collectors(bootstrap_servers: str, *, group: str | None, consumed_topics: tuple[str, ...] = (),
+                     security: KafkaSecurity = PLAINTEXT) -> Callable[[], list[KafkaDepthCollector]]:
     """For create_base_app(metrics_collectors=...): builds the collector on first scrape, in the worker process."""
     made: list[KafkaDepthCollector] = []
 
     def collectors() -> list[KafkaDepthCollector]:
         if not made:
-            made.append(KafkaDepthCollector(bootstrap_servers, group=group, consumed_topics=consumed_topics))
+            made.append(KafkaDepthCollector(bootstrap_servers, group=group, consumed_topics=consumed_topics,
+                                            security=security))
         return made
     return collectors

@@ -5,13 +5,16 @@ import json
 import time
 from collections import Counter
 
+from shared.bus import PLAINTEXT, KafkaSecurity
 
-def read_all(bootstrap: str, topic: str, expected: int = 0, timeout_s: float = 30.0) -> list:
+
+def read_all(bootstrap: str, topic: str, expected: int = 0, timeout_s: float = 30.0, *,
+             security: KafkaSecurity = PLAINTEXT) -> list:
     """Every record on `topic`, read by a throwaway consumer, waiting until at least `expected` are seen."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=1000)
+                             enable_auto_commit=False, consumer_timeout_ms=1000, **security.client_options())
     records, deadline = [], time.monotonic() + timeout_s
     try:
         while True:

@@ -36,8 +36,7 @@ def bootstrap(settings: CatalogSettings, *, bus: Bus | None = None, engine: Engi
     return Catalog(
         settings=settings,
         engine=engine,
-        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="catalog",
-                                    max_message_bytes=settings.kafka_max_message_bytes),
+        bus=bus or KafkaBus.from_settings(settings, client_id="catalog"),
         tokens=verifiers_for(settings),
         uow_factory=lambda: SqlCatalogUnitOfWork(engine, doorbell=doorbell),
         reader=ListingReader(create_read_engine(settings.database_url, engine)),

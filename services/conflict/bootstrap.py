@@ -47,8 +47,7 @@ def bootstrap(settings: ConflictSettings, *, bus: Bus | None = None, engine: Eng
     return Conflict(
         settings=settings,
         engine=engine,
-        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="conflict",
-                                    max_message_bytes=settings.kafka_max_message_bytes),
+        bus=bus or KafkaBus.from_settings(settings, client_id="conflict"),
         tokens=verifiers_for(settings),
         rules=rules or load_rules(settings.rules_file),
         detector=OverlapDetector(),

@@ -42,8 +42,7 @@ def bootstrap(settings: DealsSettings, *, bus: Bus | None = None, engine: Engine
     return Deals(
         settings=settings,
         engine=engine,
-        bus=bus or KafkaBus(settings.kafka_bootstrap_servers, client_id="deals",
-                                    max_message_bytes=settings.kafka_max_message_bytes),
+        bus=bus or KafkaBus.from_settings(settings, client_id="deals"),
         tokens=verifiers_for(settings),
         policy=DealPolicy(protection=dt.timedelta(days=settings.protection_days),
                           extension=dt.timedelta(days=settings.extension_days),
