@@ -37,6 +37,8 @@ def problem_response(status: int, detail: str | None = None, *, errors: dict[str
         "status": status,
         "detail": detail or default_title,
     }
+    if status == 422 and not errors:  # a 422 always carries its errors map (the ValidationProblem schema)
+        errors = {"_schema": [body["detail"]]}
     if errors:
         body["errors"] = errors
     body.update(extra)

@@ -1,6 +1,7 @@
 """What every service's Flask app has in common: problem+json, auth, limits, probes, metrics and OpenAPI."""
 from __future__ import annotations
 
+import copy
 import http
 import re
 import socket
@@ -55,36 +56,138 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
+class ValidationProblemSchema(ProblemSchema):
+    """A 422: the problem details with `errors`, a map of each failing field (dotted: `customer.name`) to its
+    messages."""
+
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+PROBLEM_SCHEMA_NAME = "Problem"
+VALIDATION_PROBLEM_SCHEMA_NAME = "ValidationProblem"
+# What each error status means (SPEC section 3); an operation may say more precisely why it answers one.
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: a body that is not valid JSON, nests too deep, or NUL characters anywhere",
+    401: "No bearer token where one is needed, or a bad one",
+    403: "Your role may not do this",
+    404: "Not found, or not yours to see",
+    409: "The resource's state does not allow this",
+    412: "If-Match names another version",
+    413: "The body is larger than 1 MiB",
+    415: "The body is not application/json",
+    422: "Validation failed: `errors` maps each field to its messages",
+    428: "If-Match is required",
+    429: "Too many requests; wait as long as Retry-After says",
+    503: "A database is briefly unavailable; nothing was stored, retry after Retry-After",
+}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}}
+_BODY_METHODS = ("post", "put", "patch")
+
+
+def problem_doc(status: int, description: str | None = None) -> dict[str, Any]:
+    """One error response as the OpenAPI document states it: problem+json with the Problem schema (a 422 with
+    ValidationProblem), and Retry-After where the SPEC promises it."""
+    doc: dict[str, Any] = {
+        "description": description or PROBLEM_DESCRIPTIONS.get(status) or http.HTTPStatus(status).phrase,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": (VALIDATION_PROBLEM_SCHEMA_NAME if status == 422
+                                                      else PROBLEM_SCHEMA_NAME)}},
+    }
+    if status in (429, 503):
+        doc["headers"] = dict(_RETRY_AFTER)
+    return doc
+
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+
+def problems(*statuses: int, **described: str) -> Callable[[ViewT], ViewT]:
+    """Document the error statuses an operation answers beyond those every operation can (which
+    ProblemResponsesPlugin adds by itself): `@problems(403, 404, 409, conflict="Already resolved")`.
+
+    A keyword names a status by its HTTPStatus name in lower case (`not_found`, `conflict`, ...) to give that
+    status this operation's own description. Put it anywhere among a flask-smorest view's decorators."""
+    descriptions = {int(http.HTTPStatus[name.upper()]): text for name, text in described.items()}
+    wanted = dict.fromkeys([*statuses, *descriptions])
+
+    def decorate(view: ViewT) -> ViewT:
+        apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+        for status in wanted:
+            responses.setdefault(status, []).append(
+                {"description": descriptions.get(status) or PROBLEM_DESCRIPTIONS.get(status)
+                 or http.HTTPStatus(status).phrase,
+                 "schema": VALIDATION_PROBLEM_SCHEMA_NAME if status == 422 else PROBLEM_SCHEMA_NAME,
+                 "content_type": PROBLEM_CONTENT_TYPE,
+                 **({"headers": dict(_RETRY_AFTER)} if status in (429, 503) else {})})
+        view._apidoc = apidoc
+        return view
+    return decorate
+
+
 class ProblemResponsesPlugin(BasePlugin):
-    """Documents every 4xx/5xx response of every operation as application/problem+json, as it is served."""
+    """Documents every 4xx/5xx response of every operation as application/problem+json, as it is served, and
+    adds the error statuses any operation can answer, so that no `default` response has to stand in for them:
+    400, 401 and 503 everywhere; 413, 415 and 422 where a body may be sent; 422 where the query is parsed; 404
+    where the path names a resource. What only some operations answer (403, 409, 412, 428, 429, a 404 of a
+    collection) each operation documents with @problems(...)."""
 
     def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
                          **kwargs: Any) -> None:
-        for operation in (operations or {}).values():
-            for status, response in (operation.get("responses") or {}).items():
-                content = response.get("content") if isinstance(response, dict) else None
-                if str(status)[0] in "45" and content and "application/json" in content:
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("default", None)
+            for status in self._always(method, path or "", operation):
+                if status not in responses and str(status) not in responses:
+                    responses[status] = problem_doc(status)
+            for status, response in list(responses.items()):
+                if str(status)[0] not in "45" or not isinstance(response, dict) or "$ref" in response:
+                    continue
+                content = response.get("content")
+                if not content:
+                    documented = problem_doc(int(status), response.get("description"))
+                    response.update({key: value for key, value in documented.items() if key not in response})
+                    response["content"] = documented["content"]
+                elif "application/json" in content:
                     content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+                if int(status) == 422:  # a 422 always carries its errors map
+                    for media in response["content"].values():
+                        if media.get("schema") in (PROBLEM_SCHEMA_NAME, ProblemSchema):
+                            media["schema"] = VALIDATION_PROBLEM_SCHEMA_NAME
+
+    @staticmethod
+    def _always(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+        statuses = [400, 401, 503]
+        if method in _BODY_METHODS:
+            statuses += [413, 415, 422]
+        if any(isinstance(p, dict) and p.get("in") == "query" for p in operation.get("parameters") or []):
+            statuses.append(422)
+        if "{" in path:
+            statuses.append(404)
+        return statuses
 
 
 class ProblemApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
-    """flask-smorest's Api, answering (and documenting) every HTTP error as application/problem+json."""
+    """flask-smorest's Api, answering (and documenting) every HTTP error as application/problem+json.
+
+    No operation has a `default` response: each lists the statuses it can answer (ProblemResponsesPlugin and
+    @problems), so a generated client parses each into its Problem, and a contract check can tell an
+    undocumented status from a documented one."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return problem_from_http_exception(error)
 
     def _register_responses(self) -> None:
+        self.spec.components.schema(PROBLEM_SCHEMA_NAME, schema=ProblemSchema)
+        self.spec.components.schema(VALIDATION_PROBLEM_SCHEMA_NAME, schema=ValidationProblemSchema)
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
+                response["schema"] = (VALIDATION_PROBLEM_SCHEMA_NAME if status == 422 else PROBLEM_SCHEMA_NAME)
             prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
-        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 class ServiceComponents(Protocol):

@@ -51,3 +51,42 @@ def test_errors_are_documented_as_problem_json_and_bearer_auth_is_declared(docum
                 content = response.get("content", {}) if isinstance(response, dict) else {}
                 if str(status)[0] in "45" and content:
                     assert set(content) == {"application/problem+json"}, f"{method} {path} {status}"
+
+
+def _schema_ref(document, response):
+    if "$ref" in response:  # a shared response (components/responses)
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response["content"]["application/problem+json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("service", SPEC_ENDPOINTS)
+def test_every_error_status_has_a_problem_body_and_no_default_hides_one(documents, service):
+    """A generated client parses each documented error into a Problem (a 422 into a ValidationProblem with its
+    errors map); nothing is left to `default`, so schemathesis can tell an undocumented status."""
+    document = documents[service]
+    validation = document["components"]["schemas"]["ValidationProblem"]
+    assert "errors" in validation["required"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "patch", "put", "delete"):
+                continue
+            responses = operation["responses"]
+            where = f"{service} {method} {path}"
+            assert "default" not in responses, where
+            assert {"400", "401", "503"} <= set(responses), where
+            if method in ("post", "patch", "put"):
+                assert {"413", "415", "422"} <= set(responses), where
+            if "{" in path:
+                assert "404" in responses, where
+            for status, response in responses.items():
+                if status[0] in "45":
+                    expected = "ValidationProblem" if status == "422" else "Problem"
+                    assert _schema_ref(document, response) == expected, f"{where} {status}"
+            for status in ("429", "503"):
+                if status in responses:
+                    assert "Retry-After" in responses[status].get("headers", {}), f"{where} {status}"
+
+
+def test_submitting_documents_every_answer_a_partner_can_get(documents):
+    operation = documents["deals"]["paths"]["/v1/deals"]["post"]
+    assert {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"} <= set(operation["responses"])

@@ -16,6 +16,7 @@ from services.conflict.analytics import AnalyticsSource, channel_analytics, defa
 from services.conflict.api.schemas import AnalyticsQuerySchema, AnalyticsSchema
 from services.conflict.storage.analytics import SqlAnalyticsSource
 from shared.auth import roles_required
+from shared.http import problems
 
 if TYPE_CHECKING:
     from services.conflict.bootstrap import Conflict
@@ -28,6 +29,7 @@ blp = Blueprint("analytics", __name__, url_prefix="/v1/analytics", description="
 @roles_required("desk", "admin")
 @blp.arguments(AnalyticsQuerySchema, location="query")
 @blp.response(200, AnalyticsSchema)
+@problems(403)
 def get_analytics(query):
     """Channel analytics over a window (default: the last 90 days), optionally for one region's customers.
 

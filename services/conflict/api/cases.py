@@ -14,6 +14,7 @@ from services.conflict.api.schemas import CasePageSchema, CaseQuerySchema, CaseS
 from services.conflict.domain.model import Case
 from shared.auth import require_roles, roles_required
 from shared.clock import iso, parse_iso
+from shared.http import problems
 
 blp = Blueprint("cases", __name__, url_prefix="/v1/cases", description="Conflict cases")
 DESK = ("desk", "admin")
@@ -28,6 +29,7 @@ class Cases(MethodView):
     @roles_required(*DESK)
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CasePageSchema)
+    @problems(403)
     def get(self, query):
         """List cases, filtered by queue and status."""
         require_roles(*DESK)
@@ -40,6 +42,7 @@ class Cases(MethodView):
 @blp.route("/<case_id>")
 @blp.response(200, CaseSchema)
 @blp.alt_response(404, description="Not found")
+@problems(403)
 def get_case(case_id):
     """Read one case with its registrations, evidence and history."""
     require_roles(*DESK)
@@ -49,6 +52,7 @@ def get_case(case_id):
 @blp.route("/<case_id>/claim", methods=["POST"])
 @blp.response(200, CaseSchema)
 @blp.alt_response(409, description="Already claimed by someone else, or resolved")
+@problems(403)
 def claim(case_id):
     """Claim a case for review."""
     principal = require_roles(*DESK)
@@ -60,6 +64,7 @@ def claim(case_id):
 @blp.arguments(ResolveSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(409, description="Already resolved, or the winner is not in the case")
+@problems(403)
 def resolve(body, case_id):
     """Decide a case: award to one registration, reject all, or dismiss as not a conflict."""
     principal = require_roles(*DESK)

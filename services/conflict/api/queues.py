@@ -7,12 +7,14 @@ from flask_smorest import Blueprint
 from services.conflict import handlers
 from services.conflict.api.schemas import QueueSchema
 from shared.auth import require_roles
+from shared.http import problems
 
 blp = Blueprint("queues", __name__, url_prefix="/v1/queues", description="Conflict queues")
 
 
 @blp.route("")
 @blp.response(200, QueueSchema(many=True))
+@problems(403)
 def list_queues():
     """Every queue with its open and claimed cases, the oldest open case's age and its SLA breaches."""
     require_roles("desk", "admin")

@@ -28,6 +28,7 @@ from services.deals.domain.idempotency import IdempotencyConflict, request_finge
 from services.deals.domain.model import DomainError, parse_iso
 from services.deals.limits import RateLimited
 from shared.auth import Principal, current_principal, require_roles, roles_required
+from shared.http import problems
 
 blp = Blueprint("deals", __name__, url_prefix="/v1/deals", description="Deal registrations")
 SUBMITTERS = ("partner", "marketplace", "sales")
@@ -62,6 +63,7 @@ class Deals(MethodView):
     @blp.alt_response(409, description="Idempotency-Key reused with another body, or still in flight")
     @blp.alt_response(422, description="Validation failed")
     @blp.alt_response(429, description="Rate limited; see Retry-After")
+    @problems(403)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
                           "schema": {"type": "string", "maxLength": 255},
                           "description": "Kept 24 h per partner: the same body replays the first response."}])
@@ -84,6 +86,7 @@ class Deals(MethodView):
 
     @blp.arguments(DealQuerySchema(), location="query")
     @blp.response(200, DealPageSchema)
+    @problems(429)
     def get(self, query):
         """List registrations, newest first: your own, or everyone's for desk and admin."""
         principal = require_roles(*READERS)
@@ -100,6 +103,7 @@ class Deals(MethodView):
 @blp.arguments(AvailabilityQuerySchema())
 @blp.response(200, AvailabilitySchema)
 @blp.alt_response(429, description="Rate limited per partner; see Retry-After")
+@problems(403)
 def check(body):
     """Can I register this customer for these products? available, claimed or review; never says by whom."""
     principal = require_roles(*SUBMITTERS)
@@ -118,6 +122,7 @@ def check(body):
 class Deal(MethodView):
     @blp.response(200, DealSchema)
     @blp.alt_response(404, description="Not found, or not yours")
+    @problems(429)
     def get(self, deal_id):
         """Read one registration with its status history."""
         principal = require_roles(*READERS)
@@ -130,6 +135,7 @@ class Deal(MethodView):
     @blp.alt_response(409, description="In review, or in a final status")
     @blp.alt_response(412, description="If-Match names an old version")
     @blp.alt_response(428, description="If-Match is required")
+    @problems(403, 429)
     def patch(self, changes, deal_id):
         """Edit a registration (If-Match required). New customer or products of an approved one are re-checked."""
         principal = require_roles(*SUBMITTERS)
@@ -163,6 +169,7 @@ def _if_match(deal_id: str, principal: Principal) -> str | None:
 @blp.response(200, DealSchema)
 @blp.alt_response(404, description="Not found, or not yours")
 @blp.alt_response(409, description="Not active any more")
+@problems(403, 429)
 def withdraw(deal_id):
     """Withdraw a registration."""
     principal = require_roles(*SUBMITTERS, "admin")
@@ -173,6 +180,7 @@ def withdraw(deal_id):
 @blp.response(200, DealSchema)
 @blp.alt_response(404, description="Not found, or not yours")
 @blp.alt_response(409, description="Outside the extension window, or no extension left")
+@problems(403, 429)
 def extend(deal_id):
     """Extend the protection window, as the extension policy allows."""
     principal = require_roles(*SUBMITTERS)
@@ -186,6 +194,7 @@ def extend(deal_id):
 @blp.response(200, DealSchema)
 @blp.alt_response(404, description="Not found, or not yours")
 @blp.alt_response(409, description="Not approved")
+@problems(403, 429)
 def close(body, deal_id):
     """Close an approved registration as won or lost."""
     principal = require_roles(*SUBMITTERS)
@@ -196,6 +205,7 @@ def close(body, deal_id):
 @blp.route("/<deal_id>/erase", methods=["POST"])
 @blp.response(200, DealSchema)
 @blp.alt_response(404, description="No such registration")
+@problems(403, 409, 429)
 def erase(deal_id):
     """Erase a registration's personal data (admin): the contact's name and e-mail and the notes, here and in
     conflict. The history records who erased which fields when; the registration itself stays."""
