@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -119,7 +119,7 @@ def problems(*statuses: int, **described: str) -> Callable[[ViewT], ViewT]:
                  "schema": VALIDATION_PROBLEM_SCHEMA_NAME if status == 422 else PROBLEM_SCHEMA_NAME,
                  "content_type": PROBLEM_CONTENT_TYPE,
                  **({"headers": dict(_RETRY_AFTER)} if status in (429, 503) else {})})
-        view._apidoc = apidoc
+        cast(Any, view)._apidoc = apidoc  # where flask-smorest keeps a view's documentation
         return view
     return decorate
 
