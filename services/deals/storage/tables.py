@@ -83,3 +83,38 @@ rate_limit_windows = sa.Table(
 outbox = define_outbox_table(metadata)
 retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
 processed_events = define_inbox_table(metadata)
+
+# Issue 18, set up front. Partner profiles (PUT /v1/partners/{id}); published on deals.partners.v1.
+partner_profiles = sa.Table(
+    "partner_profiles", metadata,
+    sa.Column("partner_id", sa.String(100), primary_key=True),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+
+# Vendor leads: the assignee and due time are columns for the partner's inbox and the SLA job.
+leads = sa.Table(
+    "leads", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("assignee", sa.String(100)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Index("ix_leads_assignee_status", "assignee", "status"),
+    sa.Index("ix_leads_status_due", "status", "due_at"),
+    sa.Index("ix_leads_created", "created_at", "id"),
+)
+
+# What deals knows of conflict's territories (from the compacted conflicts.territories.v1): named accounts and
+# countries, for routing leads.
+territories = sa.Table(
+    "territories", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
