@@ -80,7 +80,7 @@ down:                          ## stop everything `make up` started
 status:
 	@test -x $(BIN)/python || { echo "no $(VENV) yet: nothing was started"; exit 0; }; $(BIN)/python -m deploy.stack status
 
-test: doctor-test install-test kafka-jars keycloak-dist   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
+test: doctor-test install-test kafka-jars keycloak-dist chart-check   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
 	$(BIN)/python -m pytest --durations=15 --durations-min=1 $(PYTEST_ARGS)
 
 test-unit: install-test
@@ -118,3 +118,5 @@ clean: down
 .PHONY: doctor-run doctor-test doctor-bench doctor-chaos
 doctor-run doctor-test doctor-bench doctor-chaos: doctor-%:
 	@$(DOCTOR) --for $* --brief
+
+include deploy/ship.mk
