@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from services.catalog.api.cors import AnonymousReadsCors
 from services.catalog.api.listings import blp as listings_blueprint
 from services.catalog.api.revalidation import SearchRevalidation
 from services.catalog.bootstrap import Catalog, bootstrap
@@ -19,4 +20,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, catalog: Catalog | No
     api.register_blueprint(listings_blueprint)
     app.wsgi_app = SearchRevalidation(app.wsgi_app, revision=catalog.reader.revision,  # type: ignore[method-assign]
                                       tokens=catalog.tokens)
+    app.wsgi_app = AnonymousReadsCors(app.wsgi_app,  # type: ignore[method-assign]
+                                      allowed_origins=catalog.settings.cors_origins)
     return app
