@@ -7,14 +7,19 @@ from typing import Any
 from flask import Flask
 
 from services.deals.api.deals import blp as deals_blueprint
+from services.deals.api.leads import blp as leads_blueprint
+from services.deals.api.partners import blp as partners_blueprint
 from services.deals.bootstrap import Deals, bootstrap
 from services.deals.settings import DealsSettings
 from shared.http import create_service_app
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, deals: Deals | None = None) -> Flask:
     app, api, _ = create_service_app(config, settings_class=DealsSettings, title="Dealgate Deals", build=bootstrap,
-                                     components=deals, consumed_topics=(CATALOG_LISTINGS, CONFLICT_CASES))
+                                     components=deals, consumed_topics=(CATALOG_LISTINGS, CONFLICT_CASES,
+                                                                       CONFLICT_TERRITORIES))
     api.register_blueprint(deals_blueprint)
+    api.register_blueprint(partners_blueprint)
+    api.register_blueprint(leads_blueprint)
     return app

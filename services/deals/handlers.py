@@ -14,6 +14,7 @@ from services.deals.domain.commands import SubmitDeal
 from services.deals.domain.idempotency import judge
 from services.deals.domain.model import DomainError, InvalidTransition, Registration, utcnow
 from services.deals.domain.policy import DealPolicy
+from services.deals.lead_handlers import on_territory_changed
 from services.deals.limits import DealLimits, RateLimited, window_of
 from shared.auth import Principal
 from shared.events import CloudEvent
@@ -383,4 +384,5 @@ def consumer_handlers(policy: DealPolicy) -> dict:
         "case.opened": on_case_changed,
         "case.updated": on_case_changed,
         "case.resolved": lambda event, *, uow: on_case_resolved(event, uow=uow, policy=policy),
+        "territory.updated": on_territory_changed,  # issue 18: the territories read model leads use
     }

@@ -5,12 +5,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from services.deals.lead_settings import lead_values
 from shared.config import Settings, read_float, read_int
 
 
 @dataclasses.dataclass(frozen=True)
 class DealsSettings(Settings):
     SERVICE: ClassVar[str] = "deals"
+
+    # Vendor leads (issue 18): services/deals/lead_settings.py reads and checks them.
+    lead_sla_hours: float = 48.0  # DEALS_LEAD_SLA_HOURS: how long a partner has to accept a lead
+    lead_sla_clock: str = "business"  # DEALS_LEAD_SLA_CLOCK: business (Mon-Fri 09-17 UTC) or wall hours
+    lead_max_declines: int = 3  # DEALS_LEAD_MAX_DECLINES: declines after which a lead goes back to the desk
+    lead_weights: str = ""  # DEALS_LEAD_WEIGHTS: factor=weight pairs (services/deals/domain/assignment.py)
+    lead_tier_points: str = ""  # DEALS_LEAD_TIER_POINTS: tier=points pairs
 
     protection_days: int = 90  # DEALS_PROTECTION_DAYS (SPEC section 5)
     extension_days: int = 30  # DEALS_EXTENSION_DAYS
@@ -24,6 +32,7 @@ class DealsSettings(Settings):
     @classmethod
     def service_values(cls, env: Mapping[str, str]) -> dict[str, Any]:
         return dict(
+            **lead_values(env),
             protection_days=read_int(env, "DEALS_PROTECTION_DAYS", 90, minimum=1),
             extension_days=read_int(env, "DEALS_EXTENSION_DAYS", 30, minimum=1),
             extension_window_days=read_int(env, "DEALS_EXTENSION_WINDOW_DAYS", 14, minimum=1),

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.deals.domain.lead_events import setup_events
+from services.deals.domain.leads import Lead
 from services.deals.domain.model import Registration
+from services.deals.domain.partners import PartnerProfile
 from shared.events import CloudEvent
 from shared.identity import registrable_domain
 from shared.topics import DEALS_REGISTRATIONS
@@ -18,7 +21,7 @@ from shared.topics import DEALS_REGISTRATIONS
 SOURCE = "/dealgate/deals"
 # The registration's fields that go on the topic (besides `contact`, reduced to its e-mail domain).
 EVENT_FIELDS = ("id", "status", "version", "partner_id", "channel", "customer", "products", "amount",
-                "expected_close", "submitted_at", "protection_until", "case_ref")
+                "expected_close", "submitted_at", "protection_until", "case_ref", "source")
 
 
 def event_contact(contact: dict[str, Any] | None) -> dict[str, str | None] | None:
@@ -39,8 +42,10 @@ def registration_event(event_type: str, registration: Registration,
     return CloudEvent(type=event_type, source=SOURCE, subject=registration.id, data=data)
 
 
-def new_events(registration: Registration) -> list[tuple[str, CloudEvent]]:
+def new_events(registration: Registration | PartnerProfile | Lead) -> list[tuple[str, CloudEvent]]:
     """What the registration recorded, as messages; called by the unit of work at commit."""
+    if not isinstance(registration, Registration):
+        return setup_events(registration)  # partner profiles and leads (domain/lead_events.py)
     recorded, registration.events = registration.events, []
     return [(DEALS_REGISTRATIONS, registration_event(event_type, registration, extra_data))
             for event_type, extra_data in recorded]

@@ -80,6 +80,9 @@ class Registration:
     case_ref: str | None = None
     extensions_used: int = 0
     version: int = 1
+    # "partner" (registered by the partner) or "vendor_lead" (a vendor lead it accepted, `lead_id`; issue 18).
+    source: str = "partner"
+    lead_id: str | None = None
     history: list[StatusChange] = dataclasses.field(default_factory=list)
     # (event type, extra data) pairs recorded by transitions, waiting to go to the outbox with the change.
     events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list, repr=False, compare=False)
@@ -231,6 +234,7 @@ class Registration:
             "opportunity_name": self.opportunity_name, "notes": self.notes,
             "submitted_at": iso(self.submitted_at), "protection_until": iso(self.protection_until),
             "case_ref": self.case_ref, "extensions_used": self.extensions_used, "version": self.version,
+            "source": self.source, "lead_id": self.lead_id,
             "history": [h.to_dict() for h in self.history],
             "_submitted_by": self.submitted_by,
         }
@@ -249,4 +253,5 @@ class Registration:
                    notes=d.get("notes"), submitted_at=parse_iso(d["submitted_at"]), status=d["status"],
                    reason=d["reason"], protection_until=parse_iso(d.get("protection_until")),
                    case_ref=d.get("case_ref"), extensions_used=d.get("extensions_used", 0), version=d["version"],
+                   source=d.get("source", "partner"), lead_id=d.get("lead_id"),
                    history=[StatusChange.from_dict(h) for h in d["history"]])

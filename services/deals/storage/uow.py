@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from services.deals.domain.events import new_events
 from services.deals.storage import tables
+from services.deals.storage.leads import Leads, PartnerProfiles, PartnerRecords, TerritoryReadModel
 from services.deals.storage.repository import (
     CatalogReadModel,
     IdempotencyStore,
@@ -27,6 +28,10 @@ class DealsUnitOfWork(ConsumingUnitOfWork, Protocol):
     idempotency: IdempotencyStore
     rate_limits: RateLimitCounters
     personal_data: PersonalDataCopies
+    partners: PartnerProfiles
+    leads: Leads
+    partner_records: PartnerRecords
+    territories: TerritoryReadModel
 
 
 class SqlDealsUnitOfWork(SqlUnitOfWork):
@@ -41,3 +46,7 @@ class SqlDealsUnitOfWork(SqlUnitOfWork):
         self.idempotency = IdempotencyStore(connection)
         self.rate_limits = RateLimitCounters(connection)
         self.personal_data = PersonalDataCopies(connection)
+        self.partners = PartnerProfiles(connection, self.seen)
+        self.leads = Leads(connection, self.seen)
+        self.partner_records = PartnerRecords(connection)
+        self.territories = TerritoryReadModel(connection)

@@ -4,8 +4,9 @@ It also prunes idempotency keys older than 24 h and finished rate-limit windows.
 """
 import structlog
 
-from services.deals import handlers
+from services.deals import handlers, lead_handlers
 from services.deals.bootstrap import bootstrap
+from services.deals.lead_settings import lead_policy
 from services.deals.settings import DealsSettings
 from shared.workers import start_worker, stop_on_signals
 
@@ -24,6 +25,9 @@ def main() -> None:
             if expired:
                 log.info("expiry.expired", count=expired)
             handlers.prune_bookkeeping(uow_factory=deals.uow_factory, limits=deals.limits)
+            reassigned = lead_handlers.reassign_overdue(uow_factory=deals.uow_factory, policy=lead_policy(settings))
+            if reassigned:
+                log.info("leads.reassigned", count=reassigned)  # not accepted within their SLA
         except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again next round
             log.warning("expiry.failed", error=str(exc))
         stop.wait(interval_s)
