@@ -9,10 +9,12 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from services.deals.domain.policy import DealPolicy
+from services.deals.domain.webhooks import Resolver
 from services.deals.limits import DealLimits, LocalRateLimiter
 from services.deals.settings import DealsSettings
 from services.deals.storage.repository import ListingCache
 from services.deals.storage.uow import DealsUnitOfWork, SqlDealsUnitOfWork
+from services.deals.webhook_sender import resolve
 from shared.auth import TokenVerifier, verifiers_for
 from shared.bus import Bus, KafkaBus
 from shared.db import create_engine
@@ -31,6 +33,8 @@ class Deals:
     limits: DealLimits
     request_limiter: LocalRateLimiter
     uow_factory: Callable[[], DealsUnitOfWork]
+    # How webhook URLs are resolved for their SSRF check (a fake in tests: no DNS).
+    webhook_resolver: Resolver = resolve
 
 
 def bootstrap(settings: DealsSettings, *, bus: Bus | None = None, engine: Engine | None = None) -> Deals:

@@ -28,6 +28,9 @@ class DealsSettings(Settings):
     check_rate_limit_per_minute: int = 30  # DEALS_CHECK_RATE_LIMIT_PER_MINUTE, per partner; 0 turns it off
     listing_cache_s: float = 1.0  # DEALS_LISTING_CACHE_S: how long an API process reuses a listing it read
     expiry_interval_s: float = 60.0  # DEALS_EXPIRY_INTERVAL_S: how often the expiry worker looks
+    webhook_max_endpoints: int = 10  # DEALS_WEBHOOK_MAX_ENDPOINTS, per partner
+    webhook_timeout_s: float = 10.0  # DEALS_WEBHOOK_TIMEOUT_S: connect and read, per delivery attempt
+    webhook_poll_s: float = 1.0  # DEALS_WEBHOOK_POLL_S: how often the webhook worker looks for due deliveries
 
     @classmethod
     def service_values(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -41,4 +44,7 @@ class DealsSettings(Settings):
             check_rate_limit_per_minute=read_int(env, "DEALS_CHECK_RATE_LIMIT_PER_MINUTE", 30),
             listing_cache_s=read_float(env, "DEALS_LISTING_CACHE_S", 1.0),
             expiry_interval_s=read_float(env, "DEALS_EXPIRY_INTERVAL_S", 60.0, minimum=0.1),
+            webhook_max_endpoints=read_int(env, "DEALS_WEBHOOK_MAX_ENDPOINTS", 10, minimum=1),
+            webhook_timeout_s=read_float(env, "DEALS_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1),
+            webhook_poll_s=read_float(env, "DEALS_WEBHOOK_POLL_S", 1.0, minimum=0.05),
         )

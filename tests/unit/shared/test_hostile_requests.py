@@ -49,6 +49,9 @@ def bearer(role: str, **claims) -> dict[str, str]:
     return {"Authorization": "Bearer " + TOKENS.issue(role, **claims)}
 
 
+WEBHOOK_BODY = {"url": "http://127.0.0.1:9/hook", "events": ["deal.approved"]}  # an IP: no DNS lookup
+
+
 def listing_body(**overrides) -> dict:
     return {"title": f"Gateway {uuid.uuid4().hex[:8]}", "summary": "Secure access", "vendor": "Northwind",
             "category": "security", "tags": ["vpn"],
@@ -90,6 +93,9 @@ class World:
         submitted_deal = self.deals.post("/v1/deals", json=deal_fields([self.product]), headers=bearer("partner"))
         assert submitted_deal.status_code == 201, submitted_deal.json
         self.deal_id = submitted_deal.json["id"]
+        webhook = self.deals.post("/v1/webhooks", json=WEBHOOK_BODY, headers=bearer("partner"))
+        assert webhook.status_code == 201, webhook.json
+        self.webhook_id = webhook.json["id"]
         customer = {"name": "Quillfeather Analytics Ltd", "country": "GB", "domain": "quillfeather.co.uk"}
         for data in (deal(customer=customer, products=[self.product]),
                      deal(channel="direct", customer=customer, products=[self.product])):
@@ -416,8 +422,10 @@ def write_endpoints(world: World) -> list[tuple[str, str, str, dict | None]]:
         "/v1/deals/check": {"customer": {"name": "Acme Ltd", "country": "GB"}, "products": [world.product]},
         "/v1/deals/<deal_id>/close": {"outcome": "won"},
         "/v1/cases/<case_id>/resolve": {"decision": "dismiss", "note": "x"},
+        "/v1/webhooks": WEBHOOK_BODY, "/v1/webhooks/<endpoint_id>": {"enabled": True},
     }
-    ids = {"listing_id": world.listing_id, "deal_id": world.deal_id, "case_id": world.case_id}
+    ids = {"listing_id": world.listing_id, "deal_id": world.deal_id, "case_id": world.case_id,
+           "endpoint_id": world.webhook_id, "delivery_id": "msg_none"}
     endpoints = []
     for service in ("catalog", "deals", "conflict"):
         for rule in world.client(service).application.url_map.iter_rules():

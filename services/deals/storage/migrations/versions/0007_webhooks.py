@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),  # pending, succeeded, failed
         sa.Column("attempt_count", sa.Integer, nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+        sa.Column("replay", sa.Boolean, nullable=False),  # the queued attempt is a replay the partner asked for
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("endpoint_id", "dedup_key", name="uq_webhook_deliveries_endpoint_dedup"),

@@ -1,0 +1,78 @@
+"""Sends partners' webhooks: python -m services.deals.workers.webhooks
+
+Consumes deals.registrations.v1 in a consumer group of its own (DEALS_CONSUMER_GROUP + "-webhooks"), with its
+own inbox table, and queues a message per subscribed endpoint in the same transaction as the inbox record. A
+background loop sends what is due (first attempts at once, retries on the reference schedule), and queues
+deal.expiring for protections ending within 7 days. Nothing is ever sent from a request thread.
+"""
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from services.deals import webhook_handlers
+from services.deals.bootstrap import bootstrap
+from services.deals.settings import DealsSettings
+from services.deals.storage.webhooks import WebhooksUnitOfWork, webhook_inbox
+from services.deals.webhook_sender import HttpSender, Sender, resolve
+from shared.retention import DAY_S, Retention
+from shared.topics import DEALS_REGISTRATIONS
+from shared.workers import run_consumer, start_worker
+
+log = structlog.get_logger(__name__)
+HANDLED = ("deal.approved", "deal.updated", "deal.rejected", "deal.expired")
+EXPIRING_SCAN_S = 60.0
+
+
+class DeliveryLoop:
+    """Sends due deliveries until stopped; every EXPIRING_SCAN_S it also queues deal.expiring notices."""
+
+    def __init__(self, uow_factory, *, sender: Sender, development: bool, poll_s: float, resolver=resolve):
+        self._uow_factory = uow_factory
+        self._sender = sender
+        self._development = development
+        self._poll_s = poll_s
+        self._resolve = resolver
+
+    def keep_delivering(self, stop: threading.Event) -> None:
+        since_scan = EXPIRING_SCAN_S
+        while not stop.is_set():
+            attempted = 0
+            try:
+                if since_scan >= EXPIRING_SCAN_S:
+                    since_scan = 0.0
+                    with self._uow_factory() as uow:
+                        queued = webhook_handlers.enqueue_expiring(uow)
+                        uow.commit()
+                    if queued:
+                        log.info("webhook.expiring_queued", count=queued)
+                attempted = webhook_handlers.deliver_due(self._uow_factory, sender=self._sender,
+                                                         resolve=self._resolve, development=self._development)
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again next round
+                log.warning("webhook.delivery_pass_failed", error=str(exc)[:300])
+            if not attempted:  # a full batch means more may be due: go on at once
+                stop.wait(self._poll_s)
+                since_scan += self._poll_s
+
+
+def main() -> None:
+    settings = start_worker(DealsSettings, "webhooks")
+    deals = bootstrap(settings)
+
+    def uow_factory() -> WebhooksUnitOfWork:
+        return WebhooksUnitOfWork(deals.engine)
+
+    loop = DeliveryLoop(uow_factory, sender=HttpSender(timeout_s=settings.webhook_timeout_s),
+                        development=not settings.is_production, poll_s=settings.webhook_poll_s)
+    handlers = dict.fromkeys(HANDLED, webhook_handlers.on_deals_event)
+    run_consumer(service="deals-webhooks", bus=deals.bus, topics=[DEALS_REGISTRATIONS],
+                 group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
+                 background=(loop.keep_delivering,
+                             Retention(deals.engine, webhook_inbox, webhook_inbox.c.processed_at,
+                                       keep_s=settings.retention_days * DAY_S,
+                                       every_s=settings.retention_interval_s).keep_pruning))
+
+
+if __name__ == "__main__":
+    main()
