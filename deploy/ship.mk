@@ -14,3 +14,52 @@ $(VENV)/.installed-ship: pyproject.toml requirements.lock $(VENV)/pyvenv.cfg
 
 chart-check: install-ship      ## lint, render and validate the Helm chart deploy/helm/dealgate
 	$(BIN)/python -m deploy.helm.chart_check
+
+# -- the image ---------------------------------------------------------------------------------------------------------
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+# podman with this repository's settings (runc, no default ulimits), not /etc's
+PODMAN := CONTAINERS_CONF=$(CURDIR)/deploy/container/containers.conf podman
+BASE_IMAGE := localhost/dealgate-base:bookworm
+IMAGE := localhost/dealgate:$(VERSION)
+IMAGE_WORK := var/image
+CONTAINERFILES := deploy/Containerfile deploy/Containerfile.kafka deploy/Containerfile.postgres deploy/Containerfile.keycloak
+KAFKA_LIBS := $(or $(DEALGATE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dealgate)/kafka-4.3.1/libs
+KEYCLOAK_DIST := $(or $(DEALGATE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dealgate)/keycloak-26.4.7/keycloak-26.4.7
+
+.PHONY: image image-lint base-image compose-smoke
+
+image-lint: install-ship
+	$(BIN)/hadolint $(CONTAINERFILES)
+
+base-image:
+	@command -v podman >/dev/null || { echo "podman is missing: apt-get install -y podman runc debootstrap uidmap golang-github-containernetworking-plugin-dnsname"; exit 1; }
+	$(PODMAN) info >/dev/null
+	CONTAINERS_CONF=$(CURDIR)/deploy/container/containers.conf deploy/container/base-image.sh $(BASE_IMAGE) $(IMAGE_WORK)
+
+# The wheels are built here (pip trusts this machine's certificates; a container would not) and mounted into
+# the build, which installs from them only; elsewhere `docker build -f deploy/Containerfile .` uses PyPI.
+image: image-lint base-image kafka-jars keycloak-dist   ## dealgate:<version>, and the Kafka, PostgreSQL and Keycloak images compose uses
+	@started=$$(date +%s); \
+	rm -rf $(IMAGE_WORK)/wheels && mkdir -p $(IMAGE_WORK)/wheels && \
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+	  > $(IMAGE_WORK)/requirements.txt && \
+	$(BIN)/python -m pip wheel -q --disable-pip-version-check -w $(IMAGE_WORK)/wheels -c requirements.lock \
+	  -r $(IMAGE_WORK)/requirements.txt && \
+	echo "building $(IMAGE) from $(BASE_IMAGE) ..." && \
+	$(PODMAN) build --format docker --ignorefile deploy/Containerfile.dockerignore -f deploy/Containerfile \
+	  --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$$(git rev-parse HEAD) --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+	  --build-arg PIP_INSTALL_OPTIONS="--no-index --find-links /wheels" -v $(CURDIR)/$(IMAGE_WORK)/wheels:/wheels:ro \
+	  -t $(IMAGE) . && \
+	echo "building the compose stack's Kafka, PostgreSQL and Keycloak images from $(BASE_IMAGE) ..." && \
+	$(PODMAN) build --format docker --network host --ignorefile deploy/Containerfile.dockerignore \
+	  -f deploy/Containerfile.kafka --build-context kafka-libs=$(KAFKA_LIBS) -t localhost/dealgate-kafka:4.3.1 . && \
+	$(PODMAN) build --format docker --network host --ignorefile deploy/Containerfile.dockerignore \
+	  -f deploy/Containerfile.postgres -t localhost/dealgate-postgres:15 . && \
+	$(PODMAN) build --format docker --network host --ignorefile deploy/Containerfile.dockerignore \
+	  -f deploy/Containerfile.keycloak --build-context keycloak-dist=$(KEYCLOAK_DIST) -t localhost/dealgate-keycloak:26.4.7 . && \
+	$(PODMAN) images --filter reference='localhost/dealgate*' --format '{{.Repository}}:{{.Tag}}  {{.Size}}' && \
+	echo "make image: $(IMAGE) ($$($(PODMAN) image inspect $(IMAGE) --format '{{.Size}}' | awk '{printf "%.0f MB", $$1/1e6}')) in $$(( $$(date +%s) - started ))s"
+
+compose-smoke: install-ship   ## deploy/compose.yaml up with podman-compose, a conflict end to end, then down
+	$(BIN)/python -m deploy.container.compose_smoke
