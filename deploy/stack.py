@@ -30,7 +30,7 @@ PYTHON = sys.executable
 # service -> the worker modules it runs besides its API
 SERVICES = {
     "catalog": ("relay",),
-    "deals": ("relay", "consume", "expire"),
+    "deals": ("relay", "consume", "expire", "webhooks"),
     "conflict": ("relay", "consume"),
 }
 DEMO_IDENTITIES: tuple[tuple[str, dict[str, str]], ...] = (
