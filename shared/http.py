@@ -24,6 +24,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+from shared.apidocs import docs_blueprint
+from shared.audit import bind_actor, unbind_actor
 from shared.auth import TokenVerifier, allow_anonymous, authenticate_request
 from shared.config import ConfigError, Settings
 from shared.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception, problem_response
@@ -290,6 +292,9 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
         if request.method != "OPTIONS":
             authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None,
                                  public_endpoints)
+            principal = g.get("principal")
+            if principal is not None:  # who the audit trail names for what this request changes
+                bind_actor(principal.sub, principal.role)
         _refuse_nul_characters()
         if request.method in ("POST", "PUT", "PATCH"):
             _check_body()
@@ -315,6 +320,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
     @app.teardown_request
     def end_request(_exc: BaseException | None) -> None:
         unbind_request_context()
+        unbind_actor()
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
@@ -330,6 +336,7 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
         return problem_response(500, "Something went wrong on our side; the error was logged.")
 
     app.register_blueprint(_probes_blueprint(readiness, metrics_collectors or (lambda: []), health_details or {}))
+    app.register_blueprint(docs_blueprint())  # /docs: Swagger UI over /openapi.json, bundled
     # The OpenAPI documents are public (SPEC section 3).
     public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api

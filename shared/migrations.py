@@ -79,3 +79,47 @@ def drop_retention_v3(op: Any, *, pruned_tables: tuple[str, ...]) -> None:
     if "processed_events" in pruned_tables:
         op.drop_index("ix_processed_events_processed_at", "processed_events")
     op.drop_table("retention_pruned")
+
+
+def add_audit_trail_v4(op: Any) -> None:  # alembic.op, a module
+    """audit_log and audit_chain (shared/audit.py), both refusing UPDATE and DELETE through triggers."""
+    from shared.audit import REFUSE_FUNCTION_POSTGRESQL, append_only_statements
+
+    identity = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+    op.create_table(
+        "audit_log",
+        sa.Column("id", identity, primary_key=True, autoincrement=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("actor_subject", sa.String(255), nullable=False),
+        sa.Column("actor_role", sa.String(32), nullable=False),
+        sa.Column("correlation_id", sa.String(100)),
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("details", sa.Text, nullable=False),
+    )
+    op.create_index("ix_audit_log_subject", "audit_log", ["subject", "id"])
+    op.create_index("ix_audit_log_actor", "audit_log", ["actor_subject", "id"])
+    op.create_table(
+        "audit_chain",
+        sa.Column("seq", identity, primary_key=True, autoincrement=False),
+        sa.Column("entry_id", identity, nullable=False, unique=True),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute(REFUSE_FUNCTION_POSTGRESQL)
+    for table in ("audit_log", "audit_chain"):
+        for statement in append_only_statements(dialect, table):
+            op.execute(statement)
+
+
+def drop_audit_trail_v4(op: Any) -> None:
+    op.drop_table("audit_chain")  # dropping a table drops its triggers; only UPDATE and DELETE are refused
+    op.drop_index("ix_audit_log_actor", "audit_log")
+    op.drop_index("ix_audit_log_subject", "audit_log")
+    op.drop_table("audit_log")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS dealgate_audit_refuse_change()")

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from shared.audit import append_entries, audit_tables_of
 from shared.doorbell import Doorbell, NullDoorbell
 from shared.events import CloudEvent
 from shared.inbox import Inbox
@@ -100,6 +101,8 @@ class SqlUnitOfWork:
         self._new_events = new_events
         self._doorbell: Doorbell = doorbell or NullDoorbell()
         self.seen = SeenAggregates()
+        audit = audit_tables_of(outbox_table)
+        self._audit_log = audit[0] if audit else None
 
     def open_repositories(self, connection: Connection) -> None:
         pass
@@ -115,8 +118,11 @@ class SqlUnitOfWork:
         return self
 
     def commit(self) -> None:
-        for topic, event in collect_new_events(self.seen, self._new_events):
+        collected = collect_new_events(self.seen, self._new_events)
+        for topic, event in collected:
             self.outbox.add(topic, event)
+        if self._audit_log is not None:  # every state change's audit entry, in its own transaction
+            append_entries(self.connection, self._audit_log, (event for _, event in collected))
         self._transaction.commit()
         if self.outbox.added:
             self._doorbell.ring()

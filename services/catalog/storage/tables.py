@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.audit import define_audit_tables
 from shared.outbox import define_outbox_table
 from shared.retention import define_retention_table
 
@@ -48,3 +49,4 @@ catalog_revision = sa.Table(
 
 outbox = define_outbox_table(metadata)
 retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
+audit_log, audit_chain = define_audit_tables(metadata)  # the append-only audit trail and its seals

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.audit import define_audit_tables
 from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
 from shared.retention import define_retention_table
@@ -53,7 +54,32 @@ listing_titles = sa.Table(
 
 outbox = define_outbox_table(metadata)
 retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
+audit_log, audit_chain = define_audit_tables(metadata)  # the append-only audit trail and its seals
 processed_events = define_inbox_table(metadata)
+
+# Set up front (issue 18, migration 0011): territories (the current version of each), every version with who
+# made it, and the partner profiles conflict learns from deals.partners.v1 (owners, and where each may sell).
+territories = sa.Table(
+    "territories", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+territory_versions = sa.Table(
+    "territory_versions", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+partner_profiles = sa.Table(
+    "partner_profiles", metadata,
+    sa.Column("partner_id", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
 
 # Channel analytics read registrations and cases by time window (migration 0005).
 sa.Index("ix_registrations_recorded_at", registrations.c.recorded_at)

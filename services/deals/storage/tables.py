@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.audit import define_audit_tables
 from shared.inbox import define_inbox_table
 from shared.outbox import define_outbox_table
 from shared.retention import define_retention_table
@@ -82,6 +83,7 @@ rate_limit_windows = sa.Table(
 
 outbox = define_outbox_table(metadata)
 retention_pruned = define_retention_table(metadata)  # how many rows retention deleted, per table
+audit_log, audit_chain = define_audit_tables(metadata)  # the append-only audit trail and its seals
 processed_events = define_inbox_table(metadata)
 
 # Issue 18, set up front. Partner profiles (PUT /v1/partners/{id}); published on deals.partners.v1.
