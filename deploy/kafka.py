@@ -1,6 +1,8 @@
-"""A local single-node Apache Kafka in KRaft mode: jars from Maven Central into a cache, then format and start.
+"""A local Apache Kafka in KRaft mode, one node or a quorum of three, open or with TLS and SASL: jars from Maven
+Central into a cache, then format and start.
 
-python -m deploy.kafka fetch|start|stop|status   (the stack and the test suite use the same functions)
+python -m deploy.kafka fetch|start|stop|status [--brokers 3] [--security sasl_ssl]
+(the stack and the test suite use the same classes)
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -109,14 +113,23 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 class KafkaBroker:
-    """One broker+controller process. `data_dir` holds its config, log and data."""
+    """One combined broker+controller process. `data_dir` holds its config, log and data.
+
+    Alone it is a single-node cluster; KafkaCluster gives several of them one quorum (`node_id`, `voters`) and,
+    with `tls`, TLS and SASL on every listener.
+    """
 
     def __init__(self, data_dir: Path, *, port: int = 9092, controller_port: int | None = None,
-                 heap: str = "512m"):
+                 heap: str = "512m", node_id: int = 1, voters: str | None = None, replication: int = 1,
+                 tls: ClusterSecrets | None = None):
         self.data_dir = Path(data_dir)
         self.port = port
         self.controller_port = controller_port or port + 1
         self.heap = heap
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
+        self.replication = replication  # of the broker's internal topics (consumer offsets, transactions)
+        self.tls = tls
         self.process: subprocess.Popen | None = None
 
     @property
@@ -128,21 +141,19 @@ class KafkaBroker:
         return self.data_dir / "kafka.pid"
 
     def _properties(self) -> str:
+        internal_isr = 2 if self.replication >= 3 else 1
         return "\n".join([
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
+            f"node.id={self.node_id}",
+            f"controller.quorum.voters={self.voters}",
+            *(self._listeners_secured(self.tls) if self.tls else self._listeners_plaintext()),
             f"log.dirs={self.data_dir / 'logs'}",
             "num.partitions=3",
-            "offsets.topic.replication.factor=1",
+            f"offsets.topic.replication.factor={self.replication}",
             "offsets.topic.num.partitions=10",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
+            f"transaction.state.log.replication.factor={self.replication}",
+            f"transaction.state.log.min.isr={internal_isr}",
+            f"default.replication.factor={self.replication}",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=true",
             "log.retention.hours=168",
@@ -150,8 +161,57 @@ class KafkaBroker:
             # A case event carries its registrations and evidence; a large case can pass Kafka's 1 MB default.
             "message.max.bytes=8388608",
             "replica.fetch.max.bytes=8388608",
+            # A killed broker's partitions get a new leader once the controller stops hearing from it; the default
+            # (9 s of missed heartbeats) is most of the 10 s we allow for recovery.
+            "broker.session.timeout.ms=3000",
+            "broker.heartbeat.interval.ms=500",
+            # Nothing unclean: a replica that missed acknowledged writes never becomes leader.
+            "unclean.leader.election.enable=false",
             "",
         ])
+
+    def _listeners_plaintext(self) -> list[str]:
+        return [
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+        ]
+
+    def _listeners_secured(self, tls: ClusterSecrets) -> list[str]:
+        """TLS everywhere (clients must show a certificate of the cluster's CA too), SASL on top: SCRAM-SHA-512 or
+        PLAIN for clients, SCRAM between brokers, PLAIN between controllers (KRaft takes no SCRAM there: the
+        credentials live in the metadata the controllers serve). Only `admin` is a super user; every other user
+        gets what its ACLs allow (KafkaCluster.grant_service_acls) and nothing without one."""
+        admin = tls.password(ADMIN_USER)
+        plain_users = " ".join(f'user_{user}="{tls.password(user)}"' for user in tls.users)
+        return [
+            f"listeners=SASL_SSL://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=SASL_SSL://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL",
+            "inter.broker.listener.name=SASL_SSL",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule"
+            f' required username="{ADMIN_USER}" password="{admin}" user_{ADMIN_USER}="{admin}";',
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram."
+            f'ScramLoginModule required username="{ADMIN_USER}" password="{admin}";',
+            "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule"
+            f" required {plain_users};",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={tls.broker_keystore}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={tls.ca_file}",
+            "ssl.client.auth=required",
+            "ssl.endpoint.identification.algorithm=https",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            f"super.users=User:{ADMIN_USER}",
+            "allow.everyone.if.no.acl.found=false",
+        ]
 
     def _classpath(self) -> str:
         return str(fetch_jars() / "*")
@@ -160,17 +220,27 @@ class KafkaBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
+        config.chmod(0o600)  # it holds the cluster's passwords when secured
         if (self.data_dir / "logs" / "meta.properties").exists():
             return
         import base64
 
         cluster = base64.urlsafe_b64encode((cluster_id or uuid.uuid4()).bytes).decode().rstrip("=")
+        # SCRAM users go into the metadata log's first records: brokers authenticate each other with them.
+        scram = [argument for user in (self.tls.users if self.tls else ())
+                 for argument in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={self.tls.password(user)}]")]
         # "--cluster-id=ID", not "-t ID": a URL-safe base64 id can start with "-" and would read as an option.
         subprocess.run([_java(), "-cp", self._classpath(), "kafka.tools.StorageTool", "format",  # noqa: S603 - fixed argv
-                        f"--cluster-id={cluster}", "-c", str(config)], check=True, stdout=subprocess.DEVNULL)
+                        f"--cluster-id={cluster}", "-c", str(config), *scram], check=True, stdout=subprocess.DEVNULL)
 
     def start(self, wait_s: float = 60.0) -> KafkaBroker:
-        self.format_storage()
+        self.spawn()
+        self.wait_ready(wait_s)
+        return self
+
+    def spawn(self, cluster_id: uuid.UUID | None = None) -> None:
+        """Start the process without waiting: the nodes of a quorum must all be starting before any is ready."""
+        self.format_storage(cluster_id)
         log4j = self.data_dir / "log4j2.yaml"
         log4j.write_text(LOG4J2_CONFIG.replace("@LOG@", str(self.data_dir / "server.log")))
         with open(self.data_dir / "stdout.log", "ab") as log_file:  # the broker keeps its own copy of the descriptor
@@ -180,8 +250,6 @@ class KafkaBroker:
                  str(self.data_dir / "server.properties")],
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(self.process.pid))
-        self.wait_ready(wait_s)
-        return self
 
     def wait_ready(self, wait_s: float = 60.0) -> None:
         deadline = time.monotonic() + wait_s
@@ -194,13 +262,15 @@ class KafkaBroker:
         raise TimeoutError(f"Kafka did not answer on {self.bootstrap_servers} within {wait_s:.0f}s")
 
     def _metadata_answers(self) -> bool:
+        """This node answers a metadata request and counts itself among the live brokers."""
         try:
             from kafka import KafkaAdminClient
 
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000)
+            options = self.tls.client_options(ADMIN_USER) if self.tls else {}
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000, **options)
             try:
                 admin.list_topics()
-                return True
+                return self.node_id in {b["broker_id"] for b in admin.describe_cluster()["brokers"]}
             finally:
                 admin.close()
         except Exception:  # noqa: BLE001 - not ready yet
@@ -212,6 +282,11 @@ class KafkaBroker:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._signal(signal.SIGTERM, timeout_s)
+
+    @property
+    def running(self) -> bool:
+        pid = self.process.pid if self.process else _read_pid(self.pid_file)
+        return pid is not None and _alive(pid, self.process)
 
     def _signal(self, signum: int, timeout_s: float = 10.0) -> None:
         pid = self.process.pid if self.process else _read_pid(self.pid_file)
@@ -234,6 +309,293 @@ class KafkaBroker:
         deadline = time.monotonic() + 15
         while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+SECURITY_MODES = ("plaintext", "sasl_ssl")
+ADMIN_USER = "admin"
+SERVICES = ("catalog", "deals", "conflict")
+
+
+class ClusterSecrets:
+    """A throwaway CA, the brokers' certificate, a client certificate and a SCRAM password per user, made once per
+    cluster directory (a restart of the same cluster keeps them: its users live in its metadata log).
+
+    The CA's key is never written: nothing can sign another certificate for this cluster afterwards.
+    """
+
+    def __init__(self, directory: Path, users: tuple[str, ...] = (ADMIN_USER, *SERVICES)):
+        self.directory = Path(directory)
+        self.users = users
+        self.ca_file = self.directory / "ca.pem"
+        self.broker_keystore = self.directory / "broker-keystore.pem"
+        self._passwords: dict[str, str] = {}
+
+    def password(self, user: str) -> str:
+        return self._passwords[user]
+
+    def certfile(self, user: str) -> Path:
+        return self.directory / f"{user}.pem"
+
+    def keyfile(self, user: str) -> Path:
+        return self.directory / f"{user}.key"
+
+    def client_options(self, user: str) -> dict[str, Any]:
+        return self.security(user).client_options()
+
+    def security(self, user: str, mechanism: str = "SCRAM-SHA-512") -> Any:
+        from shared.bus import KafkaSecurity
+
+        return KafkaSecurity(protocol="SASL_SSL", sasl_mechanism=mechanism, username=user,
+                             password=self.password(user), cafile=str(self.ca_file),
+                             certfile=str(self.certfile(user)), keyfile=str(self.keyfile(user)))
+
+    def env(self, user: str) -> dict[str, str]:
+        """What a Dealgate process running as `user` is given (shared/config.py reads it)."""
+        return {"DEALGATE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "DEALGATE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "DEALGATE_KAFKA_SASL_USERNAME": user, "DEALGATE_KAFKA_SASL_PASSWORD": self.password(user),
+                "DEALGATE_KAFKA_SSL_CAFILE": str(self.ca_file), "DEALGATE_KAFKA_SSL_CERTFILE": str(self.certfile(user)),
+                "DEALGATE_KAFKA_SSL_KEYFILE": str(self.keyfile(user))}
+
+    def ensure(self) -> ClusterSecrets:
+        import json
+        import secrets
+
+        passwords_file = self.directory / "passwords.json"
+        if passwords_file.exists() and self.broker_keystore.exists():
+            self._passwords = json.loads(passwords_file.read_text())
+            return self
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
+        self._passwords = {user: secrets.token_urlsafe(24) for user in self.users}
+        self._make_certificates()
+        passwords_file.write_text(json.dumps(self._passwords))
+        passwords_file.chmod(0o600)
+        return self
+
+    def _make_certificates(self) -> None:
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        now = dt.datetime.now(dt.UTC)
+
+        def key() -> rsa.RSAPrivateKey:
+            return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+        def name(common: str) -> x509.Name:
+            return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dealgate local Kafka"),
+                              x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+        ca_key = key()
+        ca = (x509.CertificateBuilder().subject_name(name("Dealgate throwaway CA")).issuer_name(name(
+            "Dealgate throwaway CA")).public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False),
+                           critical=True)
+            .sign(ca_key, hashes.SHA256()))
+
+        def issue(common: str, *, server: bool) -> tuple[bytes, bytes]:
+            leaf_key = key()
+            builder = (x509.CertificateBuilder().subject_name(name(common)).issuer_name(ca.subject)
+                       .public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
+                       .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+                       .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                       # a broker is a server to clients and a client to the other brokers and controllers
+                       .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, *(
+                           [ExtendedKeyUsageOID.SERVER_AUTH] if server else [])]), critical=False))
+            if server:
+                import ipaddress
+
+                builder = builder.add_extension(x509.SubjectAlternativeName([
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+            certificate = builder.sign(ca_key, hashes.SHA256())
+            private = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())
+            return certificate.public_bytes(serialization.Encoding.PEM), private
+
+        def write(path: Path, data: bytes) -> None:
+            path.write_bytes(data)
+            path.chmod(0o600)
+
+        write(self.ca_file, ca.public_bytes(serialization.Encoding.PEM))
+        certificate, private = issue("kafka-broker", server=True)
+        write(self.broker_keystore, private + certificate)
+        for user in self.users:
+            certificate, private = issue(user, server=False)
+            write(self.certfile(user), certificate)
+            write(self.keyfile(user), private)
+
+
+def service_acls(service: str) -> list[tuple[str, str, str, str]]:
+    """(resource type, name, pattern, operation) the service's Kafka user is allowed, and nothing else: write the
+    topics it publishes, read the ones it consumes in its own group (dealgate-<service>...), write the dead-letter
+    topics of those, see every Dealgate topic (its metrics report every DLQ's depth; ensure_topics lists them), and
+    read the configs of what it publishes (the relay checks the broker's message limit)."""
+    from shared.topics import PUBLISHED_BY, TOPICS, dlq_name
+
+    acls = [("TOPIC", spec.name, "LITERAL", "DESCRIBE") for spec in TOPICS]
+    for topic in PUBLISHED_BY[service]:
+        acls += [("TOPIC", topic, "LITERAL", "WRITE"), ("TOPIC", topic, "LITERAL", "DESCRIBE_CONFIGS")]
+    for topic in CONSUMED_BY[service]:
+        acls += [("TOPIC", topic, "LITERAL", "READ"), ("TOPIC", dlq_name(topic), "LITERAL", "WRITE")]
+    if CONSUMED_BY[service]:
+        acls.append(("GROUP", f"dealgate-{service}", "PREFIXED", "READ"))
+    return acls
+
+
+# The topics each service's consumer reads (its services/<name>/workers/consume.py); a unit test keeps them equal.
+CONSUMED_BY: dict[str, tuple[str, ...]] = {
+    "catalog": (),
+    "deals": ("catalog.listings.v1", "conflicts.cases.v1"),
+    "conflict": ("deals.registrations.v1", "catalog.listings.v1"),
+}
+
+
+class KafkaCluster:
+    """`brokers` combined broker+controller nodes in one KRaft quorum on 127.0.0.1: node i (from 1) listens for
+    clients on port + 2(i-1) and for its controller peers on the port after. One node is a plain single broker, in
+    `data_dir` itself (as `make run` always had it); three live in data_dir/node-<i>.
+
+    security="sasl_ssl": TLS and SASL on every listener with a throwaway CA (ClusterSecrets), a SCRAM user per
+    service with ACLs that let it write only its own topics, and `admin` (the only super user) for tools and tests.
+    """
+
+    def __init__(self, data_dir: Path, *, port: int = 9092, brokers: int = 1, security: str = "plaintext",
+                 heap: str = "512m"):
+        if brokers < 1:
+            raise ValueError("a cluster has at least one broker")
+        if security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        self.data_dir = Path(data_dir)
+        self.security = security
+        self.secrets = ClusterSecrets(self.data_dir / "tls") if security == "sasl_ssl" else None
+        voters = ",".join(f"{i + 1}@127.0.0.1:{port + 2 * i + 1}" for i in range(brokers))
+        self.replication_factor = min(3, brokers)
+        # acks=all then needs two copies, and a topic stays writable with one broker down
+        self.min_insync_replicas = 2 if brokers >= 3 else 1
+        self.nodes = [KafkaBroker(self.data_dir if brokers == 1 else self.data_dir / f"node-{i + 1}",
+                                  port=port + 2 * i, controller_port=port + 2 * i + 1, heap=heap, node_id=i + 1,
+                                  voters=voters, replication=self.replication_factor, tls=self.secrets)
+                      for i in range(brokers)]
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    def log_files(self) -> list[Path]:
+        return [path for node in self.nodes for path in node.data_dir.glob("*.log")]
+
+    def client_security(self, user: str = ADMIN_USER) -> Any:
+        """The KafkaSecurity a client acting as `user` connects with (PLAINTEXT on an open cluster)."""
+        from shared.bus import PLAINTEXT
+
+        return self.secrets.security(user) if self.secrets else PLAINTEXT
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """The environment a Dealgate process running as `user` (a service name) needs to reach this cluster."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+               "DEALGATE_KAFKA_REPLICATION_FACTOR": str(self.replication_factor),
+               "DEALGATE_KAFKA_MIN_INSYNC_REPLICAS": str(self.min_insync_replicas)}
+        if self.secrets:
+            self.secrets.ensure()
+            env.update(self.secrets.env(user))
+        return env
+
+    def admin(self, **options: Any) -> Any:
+        from kafka import KafkaAdminClient
+
+        return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="dealgate-cluster-admin",
+                                **self.client_security().client_options(), **options)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def start(self, wait_s: float = 90.0) -> KafkaCluster:
+        if self.secrets:
+            self.secrets.ensure()
+        cluster_id = self._cluster_id()
+        for node in self.nodes:
+            if not node.running:
+                node.spawn(cluster_id)
+        for node in self.nodes:
+            node.wait_ready(wait_s)
+        if self.secrets:
+            self.grant_service_acls()
+        return self
+
+    def _cluster_id(self) -> uuid.UUID:
+        """One id for every node of the cluster, kept beside them so that a restart formats nothing anew."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "cluster.id"
+        with contextlib.suppress(OSError, ValueError):
+            return uuid.UUID(path.read_text().strip())
+        cluster_id = uuid.uuid4()
+        path.write_text(str(cluster_id))
+        return cluster_id
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        for node in self.nodes:  # all at once: a quorum that loses a voter at a time only slows the rest down
+            with contextlib.suppress(ProcessLookupError):
+                pid = node.process.pid if node.process else _read_pid(node.pid_file)
+                if pid is not None:
+                    os.killpg(pid, signal.SIGTERM)
+        for node in self.nodes:
+            node.stop(timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL every node, as a power cut would."""
+        for node in self.nodes:
+            node.kill()
+
+    def kill_node(self, node_id: int) -> None:
+        self.nodes[node_id - 1].kill()
+
+    def start_node(self, node_id: int, wait_s: float = 60.0) -> None:
+        node = self.nodes[node_id - 1]
+        node.spawn(self._cluster_id())
+        node.wait_ready(wait_s)
+
+    def leader_counts(self, topics: Iterable[str] | None = None) -> dict[int, int]:
+        """How many partitions of `topics` (default: Dealgate's and the consumer offsets, whose leaders are the
+        groups' coordinators) each live node leads."""
+        from shared.topics import TOPICS
+
+        names = list(topics) if topics is not None else [spec.name for spec in TOPICS] + ["__consumer_offsets"]
+        admin = self.admin(request_timeout_ms=5_000)
+        try:
+            counts = {b["broker_id"]: 0 for b in admin.describe_cluster()["brokers"]}
+            for topic in admin.describe_topics(names):
+                for partition in topic.get("partitions", ()):
+                    leader = partition.get("leader_id", -1)
+                    if leader in counts:
+                        counts[leader] += 1
+            return counts
+        finally:
+            admin.close()
+
+    def grant_service_acls(self) -> None:
+        from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
+        from kafka.admin import ACLResourcePatternType as Pattern
+
+        acls = [ACL(principal=f"User:{service}", host="*", operation=ACLOperation[operation],
+                    permission_type=ACLPermissionType.ALLOW,
+                    resource_pattern=ResourcePattern(ResourceType[kind], name, Pattern[pattern]))
+                for service in SERVICES for kind, name, pattern, operation in service_acls(service)]
+        admin = self.admin()
+        try:
+            result = admin.create_acls(acls)
+        finally:
+            admin.close()
+        if result["failed"]:
+            raise RuntimeError(f"Kafka refused ACLs: {result['failed'][:3]}")
 
 
 def _read_pid(path: Path) -> int | None:
@@ -278,18 +640,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("fetch", "start", "stop", "status"))
     parser.add_argument("--data-dir", default=str(REPO / "var" / "kafka"))
     parser.add_argument("--port", type=int, default=9092)
+    parser.add_argument("--brokers", type=int, default=int(os.environ.get("BROKERS") or 1))
+    parser.add_argument("--security", choices=SECURITY_MODES,
+                        default=(os.environ.get("KAFKA_SECURITY") or "plaintext").lower())
     args = parser.parse_args(argv)
-    broker = KafkaBroker(Path(args.data_dir), port=args.port)
+    cluster = KafkaCluster(Path(args.data_dir), port=args.port, brokers=args.brokers, security=args.security)
     if args.action == "fetch":
         print(fetch_jars())
     elif args.action == "start":
         if port_open("127.0.0.1", args.port):
             print(f"Kafka already answers on 127.0.0.1:{args.port}")
         else:
-            broker.start()
-            print(f"Kafka {KAFKA_VERSION} ready on {broker.bootstrap_servers} (data in {broker.data_dir})")
+            cluster.start()
+            print(f"Kafka {KAFKA_VERSION} ready on {cluster.bootstrap_servers} ({args.brokers} broker(s), "
+                  f"{args.security}; data in {cluster.data_dir})")
     elif args.action == "stop":
-        broker.stop()
+        cluster.stop()
     else:
         print("up" if port_open("127.0.0.1", args.port) else "down")
     return 0
