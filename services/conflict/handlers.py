@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from services.conflict import territory_handlers
 from services.conflict.domain.model import (
     Case,
     DomainError,
@@ -16,7 +17,7 @@ from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.matching.scoring import contact_for_matching
 from services.conflict.overlaps import Findings, OverlapDetector, OverlappingRegistration, customer_domains
 from shared.events import CloudEvent
-from shared.topics import CATALOG_LISTINGS, DEALS_REGISTRATIONS
+from shared.topics import CATALOG_LISTINGS, DEALS_PARTNERS, DEALS_REGISTRATIONS
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
     from services.conflict.storage.uow import ConflictUnitOfWork
@@ -47,17 +48,23 @@ def on_deal_submitted(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: O
     now = now or utcnow()
     uow.locks.acquire(detector.lock_keys(registration))
     findings = detector.find(registration, uow=uow)
+    setup = territory_handlers.judge(registration, uow=uow, rules=rules)  # territories, named accounts (issue 18)
     rivals = [o for o in findings.overlaps if o.other.partner_id != registration.partner_id]
     own = [o for o in findings.overlaps if o.other.partner_id == registration.partner_id and o.band == "clear"]
-    if rivals:
+    if setup.refusal:
+        case = territory_handlers.refuse(registration, setup, uow=uow, rules=rules, now=now)
+    elif rivals:
         case = _open_or_join(registration, rivals, uow=uow, rules=rules, now=now)
     elif own and rules.own_duplicate == "merge":
         case = _merge_own_duplicate(registration, own[0], uow=uow, rules=rules, now=now)
     elif own and rules.own_duplicate == "review":
         case = _open_or_join(registration, own, uow=uow, rules=rules, now=now, rule="auto_resolve.own_duplicate")
+    elif setup.review_queue:
+        case = territory_handlers.open_case(registration, setup, uow=uow, rules=rules, now=now)
     else:
         case = None
         _clear(registration, findings, own_ignored=bool(own), uow=uow)
+    territory_handlers.record(setup, registration, case, uow=uow)
     registration.case_id = case.id if case else None
     uow.registrations.add(registration, keys=detector.blocking_keys(registration), recorded_at=now)
     detector.remember(registration)
@@ -199,7 +206,7 @@ def on_listing_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
 
 
 # What the conflict consumer subscribes to: the one list the worker, the lag metrics and the tests share.
-CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS)
+CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS)
 
 
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:
@@ -210,6 +217,7 @@ def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) ->
         "listing.published": on_listing_changed,
         "listing.updated": on_listing_changed,
         "listing.retired": on_listing_changed,
+        "partner.updated": territory_handlers.on_partner_changed,
         **{event_type: changed for event_type in ("deal.approved", "deal.updated", "deal.rejected", "deal.withdrawn",
                                                    "deal.expired", "deal.closed")},
     }

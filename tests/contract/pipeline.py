@@ -17,7 +17,7 @@ from shared.config import Settings
 from shared.consumer import EventConsumer
 from shared.db import upgrade_to_head
 from shared.relay import OutboxRelay
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES
 
 SETTINGS_OF: dict[str, type[Settings]] = {"catalog": CatalogSettings, "deals": DealsSettings,
                                           "conflict": ConflictSettings}
@@ -41,7 +41,8 @@ class Pipeline:
         deals_handlers = import_module("services.deals.handlers")
         conflict.detector.rebuild(conflict.uow_factory)
         self.consumers = [
-            self._consumer("deals", [CATALOG_LISTINGS, CONFLICT_CASES], deals_handlers.consumer_handlers(deals.policy)),
+            self._consumer("deals", [CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES],
+                           deals_handlers.consumer_handlers(deals.policy)),
             self._consumer("conflict", list(conflict_handlers.CONSUMED_TOPICS),
                            conflict_handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules)),
         ]

@@ -13,8 +13,9 @@ import json
 from typing import Any
 
 from services.conflict.domain.model import ACTIVE_DEAL_STATUSES, Case, TrackedRegistration, iso
+from services.conflict.domain.territories import Territory
 from shared.events import CloudEvent
-from shared.topics import CONFLICT_CASES
+from shared.topics import CONFLICT_CASES, CONFLICT_TERRITORIES
 
 SOURCE = "/dealgate/conflict"
 # The members' share of one case event. The summary adds at most ~15 kB (the desk's note is 2000 characters at
@@ -71,8 +72,12 @@ def case_events(event_type: str, case: Case, changed: list[str]) -> list[CloudEv
     return events
 
 
-def new_events(aggregate: Case | TrackedRegistration) -> list[tuple[str, CloudEvent]]:
+def new_events(aggregate: Case | TrackedRegistration | Territory) -> list[tuple[str, CloudEvent]]:
     """What a case or a registration recorded, as messages; called by the unit of work at commit."""
+    if isinstance(aggregate, Territory):  # issue 18: the latest version, on the compacted topic
+        updates, aggregate.events = aggregate.events, []
+        return [(CONFLICT_TERRITORIES, CloudEvent(type="territory.updated", source=SOURCE, subject=aggregate.name,
+                                                  data=aggregate.to_dict())) for _ in updates[-1:]]
     if isinstance(aggregate, Case):
         changes, aggregate.events = aggregate.events, []
         return [(CONFLICT_CASES, event) for event_type, changed in changes

@@ -244,6 +244,13 @@ class Case:
         self._decide(decision="merge", winner=original_id, note=f"own duplicate merged by rule {rule}",
                      by=f"rules:{rule}", outcomes=outcomes, now=now)
 
+    def reject_by_rule(self, deal_id: str, *, rule: str, reason: str, note: str,
+                       now: dt.datetime | None = None) -> None:
+        """A rule of engagement refuses the registration (a named account, a partner outside its countries);
+        `reason` is what the partner reads, naming no one."""
+        self._decide(decision="rejected_by_rule", winner=None, note=note, by=f"rules:{rule}",
+                     outcomes={deal_id: {"status": "rejected", "reason": reason}}, now=now)
+
     def _decide(self, *, decision: str, winner: str | None, note: str, by: str, outcomes: dict[str, Any],
                 now: dt.datetime | None, merged_into: str | None = None) -> None:
         now = now or utcnow()

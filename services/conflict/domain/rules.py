@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.conflict.domain.sla import WEEKDAYS, BusinessCalendar
+from services.conflict.domain.territories import TerritoryPolicy
 from shared.reference import region_of
 
 PARTNER_CHANNELS = ("reseller", "distributor", "msp")
@@ -78,6 +79,7 @@ class RulesOfEngagement:
     named_direct_accounts: frozenset[str]
     own_duplicate: str = "merge"
     inactive_overlaps: str = "clear"
+    territories: TerritoryPolicy = TerritoryPolicy()  # the `territories:` section (domain/territories.py)
 
     # -- loading -------------------------------------------------------------------------------------
     @classmethod
@@ -115,7 +117,7 @@ class RulesOfEngagement:
         return cls(version=version, calendar=_calendar(document.get("business_hours") or {}), defaults=defaults,
                    rules=tuple(rules), usd_rates=rates,
                    named_direct_accounts=frozenset(str(d).lower() for d in document.get("named_direct_accounts") or []),
-                   own_duplicate=own_duplicate)
+                   own_duplicate=own_duplicate, territories=_territory_policy(document.get("territories")))
 
     # -- evaluation ----------------------------------------------------------------------------------
     def route(self, facts: CaseFacts, *, opened_at: dt.datetime) -> Routing:
@@ -191,6 +193,13 @@ class RulesOfEngagement:
             if condition == "band" and facts.band not in _as_list(expected):
                 return False
         return True
+
+
+def _territory_policy(raw: Any) -> TerritoryPolicy:
+    try:
+        return TerritoryPolicy.from_dict(raw)
+    except ValueError as exc:
+        raise RulesError(str(exc)) from exc
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -57,6 +57,30 @@ retention_pruned = define_retention_table(metadata)  # how many rows retention d
 audit_log, audit_chain = define_audit_tables(metadata)  # the append-only audit trail and its seals
 processed_events = define_inbox_table(metadata)
 
+# Set up front (issue 18, migration 0011): territories (the current version of each), every version with who
+# made it, and the partner profiles conflict learns from deals.partners.v1 (owners, and where each may sell).
+territories = sa.Table(
+    "territories", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+territory_versions = sa.Table(
+    "territory_versions", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+partner_profiles = sa.Table(
+    "partner_profiles", metadata,
+    sa.Column("partner_id", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+)
+
 # Channel analytics read registrations and cases by time window (migration 0005).
 sa.Index("ix_registrations_recorded_at", registrations.c.recorded_at)
 sa.Index("ix_cases_opened_at", cases.c.opened_at)

@@ -13,6 +13,7 @@ from services.conflict.storage.repository import (
     ListingTitles,
     TrackedRegistrationRepository,
 )
+from services.conflict.storage.territories import PartnerDirectory, TerritoryRepository
 from shared.doorbell import Doorbell
 from shared.uow import ConsumingUnitOfWork, SqlUnitOfWork
 
@@ -24,6 +25,8 @@ class ConflictUnitOfWork(ConsumingUnitOfWork, Protocol):
     locks: BlockingLocks
     cases: CaseRepository
     listing_titles: ListingTitles
+    territories: TerritoryRepository
+    partners: PartnerDirectory
 
 
 class SqlConflictUnitOfWork(SqlUnitOfWork):
@@ -36,3 +39,5 @@ class SqlConflictUnitOfWork(SqlUnitOfWork):
         self.locks = BlockingLocks(connection)
         self.cases = CaseRepository(connection, self.seen)
         self.listing_titles = ListingTitles(connection)
+        self.territories = TerritoryRepository(connection, self.seen)
+        self.partners = PartnerDirectory(connection)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from services.conflict.domain.events import new_events
 from services.conflict.domain.model import Case, TrackedRegistration
 from shared.uow import FakeUnitOfWorkBase, SeenAggregates
+from tests.unit.conflict.territory_fakes import FakePartners, FakeTerritories
 
 
 class FakeDatabase:
@@ -137,6 +138,8 @@ class FakeConflictUnitOfWork(FakeUnitOfWorkBase):
         self.locks = FakeLocks(self.db)
         self.cases = FakeCases(self.db, self.seen)
         self.listing_titles = FakeListingTitles(self.db)
+        self.territories = FakeTerritories(self.db, self.seen)
+        self.partners = FakePartners(self.db)
 
 
 class FakeListingTitles:

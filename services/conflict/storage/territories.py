@@ -1,0 +1,84 @@
+"""Territories with every version of each, and the partner profiles read model (from deals.partners.v1), as rows."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from services.conflict.domain.territories import Territory
+from services.conflict.storage.tables import partner_profiles, territories, territory_versions
+from shared.uow import SeenAggregates
+
+
+class TerritoryRepository:
+    def __init__(self, connection: Connection, seen: SeenAggregates):
+        self._connection = connection
+        self._seen = seen
+
+    def get(self, name: str, *, for_update: bool = False) -> Territory | None:
+        query = sa.select(territories.c.document).where(territories.c.name == name)
+        document = self._connection.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
+        if document is None:
+            return None
+        territory = Territory.from_dict(document)
+        self._seen.add(territory)
+        return territory
+
+    def all(self) -> list[Territory]:
+        """Every territory: a vendor has tens to hundreds, read whole for each verdict's named-account check."""
+        return [Territory.from_dict(d) for d in self._connection.execute(
+            sa.select(territories.c.document).order_by(territories.c.name)).scalars()]
+
+    def add(self, territory: Territory) -> None:
+        self._seen.add(territory)
+        self._connection.execute(territories.insert().values(**_row(territory)))
+        self._record_version(territory)
+
+    def save(self, territory: Territory) -> None:
+        self._seen.add(territory)
+        self._connection.execute(territories.update().where(territories.c.name == territory.name)
+                                 .values(**_row(territory)))
+        self._record_version(territory)
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        v = territory_versions.c
+        return [{"version": row.version, "changed_by": row.changed_by, "changed_at": row.changed_at,
+                 "territory": row.document}
+                for row in self._connection.execute(sa.select(territory_versions).where(v.name == name)
+                                                    .order_by(v.version.desc()))]
+
+    def _record_version(self, territory: Territory) -> None:
+        self._connection.execute(territory_versions.insert().values(
+            name=territory.name, version=territory.version, changed_by=territory.updated_by,
+            changed_at=territory.updated_at, document=territory.to_dict()))
+
+
+def _row(territory: Territory) -> dict[str, Any]:
+    return dict(name=territory.name, owner=territory.owner, version=territory.version, document=territory.to_dict())
+
+
+class PartnerDirectory:
+    """The partners deals has profiles for: ids (territory owners) and the countries each may sell in."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def upsert(self, profile: dict[str, Any]) -> None:
+        """Keep the newest version; an older event arriving late changes nothing."""
+        p = partner_profiles.c
+        current = self._connection.execute(sa.select(p.version).where(p.partner_id == profile["partner_id"])
+                                           ).scalar_one_or_none()
+        row = dict(partner_id=profile["partner_id"], version=profile["version"], document=profile)
+        if current is None:
+            self._connection.execute(partner_profiles.insert().values(**row))
+        elif profile["version"] >= current:
+            self._connection.execute(partner_profiles.update().where(p.partner_id == profile["partner_id"])
+                                     .values(**row))
+
+    def get(self, partner_id: str) -> dict[str, Any] | None:
+        return self._connection.execute(sa.select(partner_profiles.c.document)
+                                        .where(partner_profiles.c.partner_id == partner_id)).scalar_one_or_none()
+
+    def ids(self) -> set[str]:
+        return set(self._connection.execute(sa.select(partner_profiles.c.partner_id)).scalars())
