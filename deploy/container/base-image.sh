@@ -22,9 +22,17 @@ echo "debootstrap: Debian bookworm (minbase + python3, python3-venv, tini, ca-ce
 debootstrap --variant=minbase --include=python3,python3-venv,tini,ca-certificates \
   bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-# What an image does not need: package lists, caches, documentation, locales but C.
+# What an image does not need: package lists, caches, documentation. The man page directories stay (empty):
+# update-alternatives links into them when a later layer installs, e.g., Java. Later installs skip docs too.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
-       "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/var/log/*.log
+       "$rootfs"/var/log/*.log
+find "$rootfs/usr/share/man" "$rootfs/usr/share/doc" "$rootfs/usr/share/info" ! -type d ! -name copyright -delete
+cat > "$rootfs/etc/dpkg/dpkg.cfg.d/01-dealgate-nodoc" <<'CONF'
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+CONF
 echo "importing $rootfs as $tag ..."
 tar -C "$rootfs" -c . | $podman import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
