@@ -100,9 +100,14 @@ class EventConsumer:
         outcomes = []
         try:
             with self._uow_factory() as uow:
-                for message, event in events:
+                # The whole batch's inbox records in one statement where the inbox can (SQL); each is still in
+                # the transaction of the effects, so a failure anywhere below records none of them.
+                mark_many = getattr(uow.inbox, "mark_many", None)
+                first_times = (mark_many([(event, message.topic) for message, event in events]) if mark_many
+                               else [None] * len(events))
+                for (message, event), marked in zip(events, first_times, strict=True):
                     bind_correlation_id(event.correlationid or message.header(CORRELATION_KAFKA_HEADER))
-                    first_time = uow.inbox.mark_processed(event, message.topic)
+                    first_time = uow.inbox.mark_processed(event, message.topic) if marked is None else marked
                     handler = self._handlers.get(event.type) if first_time else None
                     if handler is not None:
                         handler(event, uow=uow)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,24 @@ class Inbox:
             _insert_unless_present(self._table, self._connection.dialect.name),
             dict(event_id=event.id, topic=topic, event_type=event.type, processed_at=utcnow())).first()
         return inserted is not None
+
+    def mark_many(self, events: Sequence[tuple[CloudEvent, str]]) -> list[bool]:
+        """mark_processed for a batch in one statement; for each (event, topic), whether it is new.
+
+        An id twice in the batch is new only the first time, as if marked one by one.
+        """
+        if not events:
+            return []
+        now = utcnow()
+        rows = [dict(event_id=event.id, topic=topic, event_type=event.type, processed_at=now)
+                for event, topic in events]
+        inserted = set(self._connection.execute(
+            _insert_unless_present(self._table, self._connection.dialect.name), rows).scalars())
+        first_time = []
+        for event, _ in events:
+            first_time.append(event.id in inserted)
+            inserted.discard(event.id)
+        return first_time
 
 
 @functools.cache

@@ -122,9 +122,9 @@ class OutboxRelay:
     def _take_turn(self, connection: Connection) -> bool:
         """Wait (at most LEASE_WAIT_S) for this service's relay lock, inside the transaction that marks the batch."""
         connection.begin()
-        connection.execute(sa.text(f"SET LOCAL lock_timeout = '{int(LEASE_WAIT_S * 1000)}ms'"))
         try:
-            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(self._lease_key)))
+            # One round trip: the wait limit for this transaction (set_config(..., true) is SET LOCAL), then the lock.
+            connection.execute(_TAKE_TURN, {"timeout": f"{int(LEASE_WAIT_S * 1000)}ms", "key": self._lease_key})
         except sa.exc.OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available: the other relay is slow
                 raise
@@ -263,6 +263,9 @@ class OutboxRelay:
 
     def close(self) -> None:
         self._reset_publisher()
+
+
+_TAKE_TURN = sa.text("SELECT set_config('lock_timeout', :timeout, true), pg_advisory_xact_lock(:key)")
 
 
 def _message(row: Any) -> OutgoingMessage:

@@ -8,6 +8,7 @@ import structlog
 
 from services.conflict import territory_handlers
 from services.conflict.domain.model import (
+    ACTIVE_DEAL_STATUSES,
     Case,
     DomainError,
     TrackedRegistration,
@@ -155,34 +156,33 @@ def on_deal_changed(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: Ove
     A registration whose customer or products were amended comes back as `submitted` with `recheck`: it is
     judged again from scratch and gets exactly one new verdict.
     """
-    registration = uow.registrations.get(event.data["id"])
-    if registration is None:
-        return
-    if event.data.get("recheck") and event.data["status"] == "submitted" and registration.case_id is None:
-        uow.registrations.remove(registration.deal_id)
-        detector.forget(registration.deal_id)
-        on_deal_submitted(event, uow=uow, detector=detector, rules=rules)
-        return
     status = event.data["status"]
-    if registration.case_id is not None:
-        _note_in_case(registration, status, uow=uow)
-    if registration.status == status:
+    if event.data.get("recheck") and status == "submitted":
+        registration = uow.registrations.get(event.data["id"])
+        if registration is not None and registration.case_id is None:
+            uow.registrations.remove(registration.deal_id)
+            detector.forget(registration.deal_id)
+            on_deal_submitted(event, uow=uow, detector=detector, rules=rules)
+            return
+    # Kept current even between active statuses: a case opened later shows the member's real status, e.g.
+    # "approved" for the registration that came first. One UPDATE, no read: this runs for every verdict's echo.
+    tracked = uow.registrations.set_status(event.data["id"], status)
+    if tracked is None:
         return
-    # Kept current even between active statuses (one update by key): a case opened later shows the member's
-    # real status, e.g. "approved" for the registration that came first.
-    registration.status = status
-    uow.registrations.save(registration)
-    if not registration.is_active:
-        detector.forget(registration.deal_id)
+    changed, case_id = tracked
+    if case_id is not None:
+        _note_in_case(event.data["id"], case_id, status, uow=uow)
+    if changed and status not in ACTIVE_DEAL_STATUSES:
+        detector.forget(event.data["id"])
 
 
-def _note_in_case(registration: TrackedRegistration, status: str, *, uow: ConflictUnitOfWork) -> None:
+def _note_in_case(deal_id: str, case_id: str, status: str, *, uow: ConflictUnitOfWork) -> None:
     """The registration's case shows its current status; an ending may leave the case moot."""
-    case = uow.cases.get(registration.case_id, for_update=True) if registration.case_id else None
+    case = uow.cases.get(case_id, for_update=True)
     if case is None:
         return
     version = case.version
-    case.note_status(registration.deal_id, status)
+    case.note_status(deal_id, status)
     if case.version != version:
         uow.cases.save(case)
 

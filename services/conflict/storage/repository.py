@@ -72,6 +72,19 @@ class TrackedRegistrationRepository:
         self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
                                  .values(**_registration_row(registration)))
 
+    def set_status(self, deal_id: str, status: str) -> tuple[bool, str | None] | None:
+        """Record a tracked registration's new status without reading it first: one UPDATE in the usual case.
+
+        None when the registration is not tracked; else (whether the status changed, its case id).
+        """
+        changed = self._connection.execute(
+            _SET_STATUS[self._connection.dialect.name], {"deal_id": deal_id, "status": status}).first()
+        if changed is not None:
+            return True, changed.case_id
+        unchanged = self._connection.execute(sa.select(registrations.c.case_id)
+                                             .where(registrations.c.deal_id == deal_id)).first()
+        return None if unchanged is None else (False, unchanged.case_id)
+
     def ids_by_keys(self, keys: Iterable[str], *, per_key: int = 50) -> list[str]:
         """Registrations filed under any of `keys`, whatever their status: the newest `per_key` of each key.
 
@@ -129,6 +142,16 @@ _NEWEST_PER_KEY = sa.text(
     "SELECT filed.deal_id FROM unnest(CAST(:keys AS varchar[])) AS wanted(key) CROSS JOIN LATERAL ("
     " SELECT deal_id FROM registration_keys WHERE registration_keys.key = wanted.key"
     " ORDER BY recorded_at DESC LIMIT :per_key) AS filed")
+# The status column and the document's copy of it, in one statement (the column is what queries filter on).
+_SET_STATUS = {
+    "postgresql": sa.text(
+        "UPDATE registrations SET status = :status,"
+        " document = jsonb_set(document::jsonb, '{status}', to_jsonb(CAST(:status AS text)))::json"
+        " WHERE deal_id = :deal_id AND status <> :status RETURNING case_id"),
+    "sqlite": sa.text(
+        "UPDATE registrations SET status = :status, document = json_set(document, '$.status', :status)"
+        " WHERE deal_id = :deal_id AND status <> :status RETURNING case_id"),
+}
 _ADVISORY_LOCKS = sa.text("SELECT pg_advisory_xact_lock(n) FROM unnest(CAST(:numbers AS bigint[])) AS n")
 
 

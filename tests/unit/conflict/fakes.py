@@ -66,6 +66,14 @@ class FakeRegistrations:
         self._seen.add(registration)
         self._db.registrations[registration.deal_id] = _stored(registration)
 
+    def set_status(self, deal_id: str, status: str) -> tuple[bool, str | None] | None:
+        found = self._db.registrations.get(deal_id)
+        if found is None:
+            return None
+        changed = found.status != status
+        found.status = status
+        return changed, found.case_id
+
     def ids_by_keys(self, keys, *, per_key=50) -> list[str]:
         found: list[str] = []
         for key in keys:
