@@ -9,6 +9,7 @@ from flask import Flask
 from services.deals.api.deals import blp as deals_blueprint
 from services.deals.api.leads import blp as leads_blueprint
 from services.deals.api.partners import blp as partners_blueprint
+from services.deals.api.portal import portal as portal_blueprint
 from services.deals.api.webhooks import blp as webhooks_blueprint
 from services.deals.bootstrap import Deals, bootstrap
 from services.deals.settings import DealsSettings
@@ -24,4 +25,5 @@ def create_app(config: Mapping[str, Any] | None = None, *, deals: Deals | None =
     api.register_blueprint(partners_blueprint)
     api.register_blueprint(leads_blueprint)
     api.register_blueprint(webhooks_blueprint)
+    app.register_blueprint(portal_blueprint)
     return app

@@ -31,6 +31,7 @@ class DealsSettings(Settings):
     webhook_max_endpoints: int = 10  # DEALS_WEBHOOK_MAX_ENDPOINTS, per partner
     webhook_timeout_s: float = 10.0  # DEALS_WEBHOOK_TIMEOUT_S: connect and read, per delivery attempt
     webhook_poll_s: float = 1.0  # DEALS_WEBHOOK_POLL_S: how often the webhook worker looks for due deliveries
+    portal_client_id: str = "dealgate-portal"  # DEALS_PORTAL_CLIENT_ID: the portal's public OpenID Connect client
 
     @classmethod
     def service_values(cls, env: Mapping[str, str]) -> dict[str, Any]:
@@ -47,4 +48,5 @@ class DealsSettings(Settings):
             webhook_max_endpoints=read_int(env, "DEALS_WEBHOOK_MAX_ENDPOINTS", 10, minimum=1),
             webhook_timeout_s=read_float(env, "DEALS_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1),
             webhook_poll_s=read_float(env, "DEALS_WEBHOOK_POLL_S", 1.0, minimum=0.05),
+            portal_client_id=(env.get("DEALS_PORTAL_CLIENT_ID") or "dealgate-portal").strip(),
         )
