@@ -46,7 +46,8 @@ SEAL_INTERVAL_S = 1.0
 SEAL_LOCK_KEY = 0x6175646974  # "audit"
 # State fields copied from an event's data into its entry: what changed, never who the customer's contact is.
 DETAIL_KEYS = ("status", "version", "outcome", "decision", "winner", "queue", "priority", "case_ref",
-               "merged_into", "decided_by", "erased")
+               "merged_into", "decided_by", "erased", "claimed_by", "deal_id")
+MEMBERS_KEPT = 50
 SYSTEM_ROLE = "system"
 
 _actor: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("dealgate_audit_actor", default=None)
@@ -114,6 +115,13 @@ def entry_row(event: CloudEvent, *, now: dt.datetime | None = None) -> dict[str,
     actor_subject, actor_role = current_actor(event)
     details = {key: event.data[key] for key in DETAIL_KEYS
                if key in event.data and isinstance(event.data[key], (str, int, float, bool, list, type(None)))}
+    resolution = event.data.get("resolution")
+    if isinstance(resolution, dict):  # a case's decision, and by whom
+        details.update({f"resolution.{key}": resolution[key] for key in ("decision", "winner", "decided_by", "by")
+                        if isinstance(resolution.get(key), (str, type(None))) and key in resolution})
+    members = event.data.get("members")
+    if isinstance(members, list):  # which registrations of a case the change touched
+        details["deal_ids"] = [m["deal_id"] for m in members[:MEMBERS_KEPT] if isinstance(m, dict) and "deal_id" in m]
     return {"recorded_at": now or utcnow(), "subject": event.subject[:200], "action": event.type[:100],
             "actor_subject": actor_subject[:255], "actor_role": actor_role[:32],
             "correlation_id": (event.correlationid or current_correlation_id() or None),

@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from shared.auth import CHANNELS, PARTNER_ROLES, ROLES, TokenService, parse_ttl
+from shared.cli_audit import add_audit_parser, audit_main
 from shared.cli_erase import add_erase_parser, erase_main
 from shared.config import ConfigError, Settings
 
@@ -31,9 +32,12 @@ def main(argv: list[str] | None = None) -> int:
                             "client dealgate-<role>[-<partner-id>]; its secret from DEALGATE_OIDC_CLIENT_SECRET, or in "
                             "development from deploy/keycloak/realm-dealgate.json")
     add_erase_parser(commands)
+    add_audit_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "erase":
         return erase_main(args, parser)
+    if args.command == "audit":
+        return audit_main(args, parser)
 
     try:
         settings = Settings.from_env("deals")

@@ -251,6 +251,9 @@ def create_service_app(config: Mapping[str, Any] | None, *, settings_class: type
         config_overrides=overrides, metrics_collectors=collectors,
     )
     app.extensions["dealgate"] = components
+    from shared.audit_api import audit_blueprint  # it documents itself with problems() from this module
+
+    api.register_blueprint(audit_blueprint())  # GET /v1/audit: every service's audit trail, desk and admin
     return app, api, components
 
 

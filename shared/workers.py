@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
+from shared.audit import AuditChain, audit_tables_of
 from shared.bus import Bus, Message, Publisher, Subscription
 from shared.config import ConfigError, Settings
 from shared.consumer import EventConsumer, EventHandler
@@ -64,8 +65,14 @@ def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], 
     """The whole relay process of a service: its outbox to Kafka until SIGTERM."""
     settings = start_worker(settings_class, "relay")
     components = build(settings)
+    stop = stop_on_signals()
+    audit = audit_tables_of(outbox_table)
+    if audit is not None:  # the relay process also seals the service's audit entries into their hash chain
+        threading.Thread(target=AuditChain(components.engine, *audit).keep_sealing, args=(stop,),
+                         name="audit-sealer", daemon=True).start()
     try:
         run_relay(service=settings.service, engine=components.engine, outbox_table=outbox_table, bus=components.bus,
+                  stop=stop,
                   doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
                   faults=settings.faults, max_attempts=settings.relay_max_attempts,
                   retention_s=settings.retention_days * 86400, prune_every_s=settings.retention_interval_s)

@@ -57,12 +57,16 @@ class Listing:
     updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     # Event types recorded by transitions; the unit of work publishes them with the listing as it is at commit.
     events: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
+    # Changes nobody outside hears of (a draft is not published), kept for the audit trail only.
+    unpublished_changes: list[str] = dataclasses.field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def draft(cls, *, title: str, summary: str, vendor: str, category: str, tags: list[str],
               offers: list[dict[str, Any]]) -> Listing:
-        return cls(id=str(uuid.uuid4()), title=title, summary=summary, vendor=vendor, category=category,
-                   tags=_distinct(tags), offers=[_offer({**o, "id": None}) for o in offers])
+        listing = cls(id=str(uuid.uuid4()), title=title, summary=summary, vendor=vendor, category=category,
+                      tags=_distinct(tags), offers=[_offer({**o, "id": None}) for o in offers])
+        listing.unpublished_changes.append("listing.drafted")
+        return listing
 
     def publish(self) -> None:
         if self.status == "published":
@@ -83,6 +87,8 @@ class Listing:
         self._touch()
         if was_published:
             self.events.append("listing.retired")
+        else:
+            self.unpublished_changes.append("listing.retired")
 
     def update(self, changes: dict[str, Any]) -> None:
         if self.status == "retired":
@@ -102,6 +108,8 @@ class Listing:
         self._touch()
         if self.status == "published":
             self.events.append("listing.updated")
+        else:
+            self.unpublished_changes.append("listing.draft_updated")
 
     def _touch(self) -> None:
         self.version += 1

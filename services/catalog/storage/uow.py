@@ -5,9 +5,11 @@ from typing import Protocol
 
 from sqlalchemy.engine import Connection, Engine
 
-from services.catalog.domain.events import new_events
+from services.catalog.domain.events import new_events, unpublished_changes
+from services.catalog.domain.model import Listing
 from services.catalog.storage import tables
 from services.catalog.storage.repository import ListingRepository
+from shared.audit import append_entries
 from shared.doorbell import Doorbell
 from shared.uow import SqlUnitOfWork, UnitOfWork
 
@@ -24,3 +26,10 @@ class SqlCatalogUnitOfWork(SqlUnitOfWork):
 
     def open_repositories(self, connection: Connection) -> None:
         self.listings = ListingRepository(connection, self.seen)
+
+    def commit(self) -> None:
+        # Drafts change without an event; their changes still go into the audit trail, in the same transaction.
+        drafts = [change for listing in self.seen if isinstance(listing, Listing)
+                  for change in unpublished_changes(listing)]
+        append_entries(self.connection, tables.audit_log, drafts)
+        super().commit()
