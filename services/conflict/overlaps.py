@@ -77,8 +77,7 @@ class OverlapDetector:
         started = self._clock()
         index = MatchIndex()
         with uow_factory() as uow:
-            for registration in uow.registrations.iter_active():
-                index.add(_indexed(registration))
+            index.add_many(_indexed(registration) for registration in uow.registrations.iter_active())
         self.index = index
         log.info("match_index.rebuilt", registrations=len(index),
                  seconds=round((self._clock() - started).total_seconds(), 3))

@@ -104,11 +104,13 @@ def test_typo_in_only_distinctive_word_is_found():
 )
 def test_one_slip_in_a_short_name_reaches_the_domain_bearing_registration_both_ways(stored, query):
     idx = MatchIndex()
-    idx.add(reg("with-domain", "p1", stored, country="GB", domain=f"{stored.split()[0].lower()}.com"))
-    idx.add(reg("name-only", "p2", query, country="GB"))
+    added = {"with-domain": reg("with-domain", "p1", stored, country="GB", domain=f"{stored.split()[0].lower()}.com"),
+             "name-only": reg("name-only", "p2", query, country="GB")}
+    for registration in added.values():
+        idx.add(registration)
     other = {"with-domain": "name-only", "name-only": "with-domain"}
     for deal_id in other:
-        registration = idx._entries[deal_id].registration
+        registration = added[deal_id]
         assert [o.other_deal_id for o in idx.find_matches(registration)] == [other[deal_id]]
 
 
