@@ -21,6 +21,11 @@ PYTEST_ARGS ?=
 # IDP=keycloak: make run/up start a local Keycloak as the services' OpenID Connect issuer (deploy/keycloak.py).
 IDP ?=
 IDP_ARGS := $(if $(IDP),--idp $(IDP))
+# BROKERS=3: a KRaft quorum of three brokers (topics replicated 3, min ISR 2) for make up/run/test/chaos;
+# KAFKA_SECURITY=sasl_ssl: TLS and SASL on it, with a throwaway CA, a SCRAM user and ACLs per service (deploy/kafka.py).
+BROKERS ?= 1
+KAFKA_SECURITY ?= plaintext
+KAFKA_ARGS := --brokers $(BROKERS) --kafka-security $(KAFKA_SECURITY)
 
 .PHONY: doctor install install-test install-bench install-lint venv-rebuild kafka-jars keycloak-dist run up down status \
         test test-unit test-integration test-contract test-e2e bench chaos fuzz lint token clean
@@ -69,10 +74,10 @@ keycloak-dist: install         ## Keycloak, the e2e identity provider, into ~/.c
 
 # -- the two commands and their parts ------------------------------------------------------------------------------
 run: doctor-run install kafka-jars $(if $(IDP),keycloak-dist)   ## the whole system in the foreground; Ctrl-C stops it
-	$(BIN)/python -m deploy.stack run $(IDP_ARGS)
+	$(BIN)/python -m deploy.stack run $(IDP_ARGS) $(KAFKA_ARGS)
 
 up: doctor-run install kafka-jars $(if $(IDP),keycloak-dist)   ## in the background; returns once every /readyz answers
-	$(BIN)/python -m deploy.stack up $(IDP_ARGS)
+	$(BIN)/python -m deploy.stack up $(IDP_ARGS) $(KAFKA_ARGS)
 
 down:                          ## stop everything `make up` started
 	@test ! -x $(BIN)/python || $(BIN)/python -m deploy.stack down
@@ -81,7 +86,7 @@ status:
 	@test -x $(BIN)/python || { echo "no $(VENV) yet: nothing was started"; exit 0; }; $(BIN)/python -m deploy.stack status
 
 test: doctor-test install-test kafka-jars keycloak-dist chart-check   ## the whole suite, layer by layer; starts PostgreSQL and Kafka itself
-	$(BIN)/python -m pytest --durations=15 --durations-min=1 $(PYTEST_ARGS)
+	DEALGATE_TEST_BROKERS=$(BROKERS) $(BIN)/python -m pytest --durations=15 --durations-min=1 $(PYTEST_ARGS)
 
 test-unit: install-test
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
@@ -90,16 +95,16 @@ test-contract: install-test
 	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
 test-integration: doctor-test install-test kafka-jars
-	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/integration $(PYTEST_ARGS)
+	DEALGATE_TEST_BROKERS=$(BROKERS) $(BIN)/python -m pytest --durations=10 --durations-min=1 tests/integration $(PYTEST_ARGS)
 
 test-e2e: doctor-test install-test kafka-jars keycloak-dist
-	$(BIN)/python -m pytest --durations=10 --durations-min=1 tests/e2e $(PYTEST_ARGS)
+	DEALGATE_TEST_BROKERS=$(BROKERS) $(BIN)/python -m pytest --durations=10 --durations-min=1 tests/e2e $(PYTEST_ARGS)
 
 bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks; fails if any part fails
 	$(BIN)/python -m bench.run
 
 chaos: doctor-chaos install kafka-jars   ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
-	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.chaos --brokers $(BROKERS) --kafka-security $(KAFKA_SECURITY)
 
 fuzz: doctor-test install-test kafka-jars keycloak-dist   ## a long schemathesis run against every API with every role's token
 	DEALGATE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_fuzz.py

@@ -434,10 +434,11 @@ class ClusterSecrets:
 
 def service_acls(service: str) -> list[tuple[str, str, str, str]]:
     """(resource type, name, pattern, operation) the service's Kafka user is allowed, and nothing else: write the
-    topics it publishes, read the ones it consumes in its own group (dealgate-<service>...), write the dead-letter
+    topics it publishes, read the ones it consumes (shared.topics.CONSUMED_BY) in its own groups (dealgate-<service>,
+    dealgate-<service>-webhooks...), write the dead-letter
     topics of those, see every Dealgate topic (its metrics report every DLQ's depth; ensure_topics lists them), and
     read the configs of what it publishes (the relay checks the broker's message limit)."""
-    from shared.topics import PUBLISHED_BY, TOPICS, dlq_name
+    from shared.topics import CONSUMED_BY, PUBLISHED_BY, TOPICS, dlq_name
 
     acls = [("TOPIC", spec.name, "LITERAL", "DESCRIBE") for spec in TOPICS]
     for topic in PUBLISHED_BY[service]:
@@ -447,14 +448,6 @@ def service_acls(service: str) -> list[tuple[str, str, str, str]]:
     if CONSUMED_BY[service]:
         acls.append(("GROUP", f"dealgate-{service}", "PREFIXED", "READ"))
     return acls
-
-
-# The topics each service's consumer reads (its services/<name>/workers/consume.py); a unit test keeps them equal.
-CONSUMED_BY: dict[str, tuple[str, ...]] = {
-    "catalog": (),
-    "deals": ("catalog.listings.v1", "conflicts.cases.v1"),
-    "conflict": ("deals.registrations.v1", "catalog.listings.v1"),
-}
 
 
 class KafkaCluster:

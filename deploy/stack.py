@@ -2,6 +2,8 @@
 
 python -m deploy.stack run    foreground; Ctrl-C stops everything       (make run)
 python -m deploy.stack up     background; returns once all are ready   (make up)
+    --brokers 3               a KRaft quorum of three brokers, topics replicated 3 with min ISR 2   (make up BROKERS=3)
+    --kafka-security sasl_ssl TLS + SASL, a SCRAM user and ACLs per service   (make up KAFKA_SECURITY=sasl_ssl)
 python -m deploy.stack down   stops everything `up` started             (make down)
 python -m deploy.stack status
 python -m deploy.stack supervise   what `up` runs detached: brings everything up and restarts what crashes
@@ -21,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from deploy.kafka import KafkaBroker, port_open
+from deploy.kafka import ADMIN_USER, SECURITY_MODES, KafkaCluster, port_open
 from deploy.keycloak import DESK_USER, Keycloak
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,14 +55,16 @@ class Ports:
 
 class Stack:
     def __init__(self, var_dir: Path = REPO / "var", ports: Ports | None = None, env: dict | None = None,
-                 http_workers: int | None = None, idp: str | None = None):
+                 http_workers: int | None = None, idp: str | None = None, brokers: int = 1,
+                 kafka_security: str = "plaintext"):
         self.var_dir = Path(var_dir)
         self.ports = ports or Ports()
         self.extra_env = dict(env or {})
         self.http_workers = http_workers
         self.state_file = self.var_dir / "run" / "stack.json"
         self.log_dir = self.var_dir / "log"
-        self.kafka = KafkaBroker(self.var_dir / "kafka", port=self.ports.kafka)
+        self.kafka = KafkaCluster(self.var_dir / "kafka", port=self.ports.kafka, brokers=brokers,
+                                  security=kafka_security)
         self.processes: dict[str, subprocess.Popen] = {}
         # idp="keycloak": a local Keycloak (deploy/keycloak.py) is the services' OpenID Connect issuer.
         self.idp = idp
@@ -72,9 +76,11 @@ class Stack:
         env = dict(os.environ)
         env.update({
             "DEALGATE_VAR_DIR": str(self.var_dir),
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports.kafka}",
             "PYTHONUNBUFFERED": "1",
         })
+        # The brokers and what the topics get; each service's own Kafka user (if any) comes in service_env.
+        env.update({name: value for name, value in self.kafka.client_env(ADMIN_USER).items()
+                    if not name.startswith(("DEALGATE_KAFKA_SASL", "DEALGATE_KAFKA_SSL", "DEALGATE_KAFKA_SECURITY"))})
         for service in SERVICES:
             env[f"{service.upper()}_RELAY_DOORBELL_PORT"] = str(self.ports.doorbell[service])
         if self.http_workers:
@@ -83,6 +89,10 @@ class Stack:
             env["DEALGATE_OIDC_ISSUER"] = self.keycloak.issuer
         env.update(self.extra_env)
         return env
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """What a process of `service` runs with: its Kafka user's credentials on a secured cluster."""
+        return {**self.env(), **self.kafka.client_env(service), **self.extra_env}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.http[service]}"
@@ -95,7 +105,8 @@ class Stack:
         (self.var_dir / "run").mkdir(parents=True, exist_ok=True)
         if self.state_file.exists():
             self.down(progress=lambda *_: None)
-        state: dict[str, Any] = {"processes": {}, "kafka_started": False}
+        state: dict[str, Any] = {"processes": {}, "kafka_started": False,
+                                 "kafka": {"brokers": len(self.kafka.nodes), "security": self.kafka.security}}
         # The migrations need only their databases: they run while the JVM starts, not after it.
         migrations = {service: self.start_migration(service) for service in SERVICES}
         if self.keycloak is not None:
@@ -107,7 +118,9 @@ class Stack:
             if port_open("127.0.0.1", self.ports.kafka):
                 progress(f"Kafka already answers on 127.0.0.1:{self.ports.kafka}; using it")
             else:
-                progress("starting Kafka (KRaft, single node) while the databases migrate ...")
+                brokers = len(self.kafka.nodes)
+                shape = "single node" if brokers == 1 else f"{brokers} brokers in one quorum"
+                progress(f"starting Kafka (KRaft, {shape}, {self.kafka.security}) while the databases migrate ...")
                 state["kafka_started"] = True  # recorded first, so a failed start is still cleaned up by down
                 self._save(state)
                 self.kafka.start()
@@ -149,7 +162,9 @@ class Stack:
     def create_topics(self) -> None:
         from shared.bus import KafkaBus
 
-        KafkaBus(f"127.0.0.1:{self.ports.kafka}").ensure_topics()
+        KafkaBus(self.kafka.bootstrap_servers, client_id="dealgate-stack", security=self.kafka.client_security(),
+                 replication_factor=self.kafka.replication_factor,
+                 min_insync_replicas=self.kafka.min_insync_replicas).ensure_topics()
 
     def migrate(self, service: str) -> None:
         """Bring one service's database to the newest schema, and wait for it."""
@@ -157,11 +172,11 @@ class Stack:
             raise RuntimeError(f"{service} migration failed; see {self.log_dir / service}-migrate.log")
 
     def start_migration(self, service: str) -> subprocess.Popen:
-        return self._spawn(f"{service}-migrate", [PYTHON, "-m", f"services.{service}.workers.migrate"], self.env(),
-                           track=False)
+        return self._spawn(f"{service}-migrate", [PYTHON, "-m", f"services.{service}.workers.migrate"],
+                           self.service_env(service), track=False)
 
     def start_api(self, service: str) -> subprocess.Popen:
-        env = self.env()
+        env = self.service_env(service)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.var_dir / "run" / f"prometheus-{service}")
         command = [PYTHON, "-m", "gunicorn", "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
                    "--bind", f"127.0.0.1:{self.ports.http[service]}", f"services.{service}.app:create_app()"]
@@ -171,7 +186,7 @@ class Stack:
                      name: str | None = None) -> subprocess.Popen:
         """Start a worker; give a `name` to run another instance beside the usual one (e.g. a second consumer)."""
         name = name or f"{service}-{worker}"
-        env = {**self.env(), **(extra_env or {})}
+        env = {**self.service_env(service), **(extra_env or {})}
         process = self._spawn(name, [PYTHON, "-m", f"services.{service}.workers.{worker}"], env)
         state = self._load()
         if state:
@@ -234,7 +249,13 @@ class Stack:
                 process.wait(timeout=5)
         if state.get("kafka_started"):
             progress("stopping Kafka ...")
-            self.kafka.stop()
+            shape = state.get("kafka") or {}
+            kafka = self.kafka
+            if shape and (shape.get("brokers"), shape.get("security")) != (len(kafka.nodes), kafka.security):
+                # `make down` without the BROKERS=3 that `make up` had: stop what was started, not the default
+                kafka = KafkaCluster(kafka.data_dir, port=self.ports.kafka, brokers=shape["brokers"],
+                                     security=shape["security"])
+            kafka.stop()
         if state.get("keycloak_started"):
             progress("stopping Keycloak ...")
             (self.keycloak or Keycloak(self.var_dir / "keycloak")).stop()
@@ -271,7 +292,9 @@ class Stack:
     def status(self) -> dict[str, str]:
         state = self._load()
         report = {name: ("running" if _alive(pid) else "stopped") for name, pid in state.get("processes", {}).items()}
-        report["kafka"] = "up" if port_open("127.0.0.1", self.ports.kafka) else "down"
+        for node in self.kafka.nodes:
+            report[f"kafka-{node.node_id}" if len(self.kafka.nodes) > 1 else "kafka"] = \
+                "up" if port_open("127.0.0.1", node.port) else "down"
         return report
 
     def _save(self, state: dict) -> None:
@@ -311,7 +334,12 @@ def print_welcome(stack: Stack) -> None:
     print(f"  catalog   {stack.url('catalog')}   (OpenAPI: {stack.url('catalog')}/openapi.json)")
     print(f"  deals     {stack.url('deals')}   (OpenAPI: {stack.url('deals')}/openapi.json)")
     print(f"  conflict  {stack.url('conflict')}   (desk: {stack.url('conflict')}/desk)")
-    print(f"  kafka     127.0.0.1:{stack.ports.kafka}     logs: {stack.log_dir}")
+    print(f"  kafka     {stack.kafka.bootstrap_servers}   ({len(stack.kafka.nodes)} broker(s), {stack.kafka.security}; "
+          f"topics replicated {stack.kafka.replication_factor}, min ISR {stack.kafka.min_insync_replicas})"
+          f"     logs: {stack.log_dir}")
+    if stack.kafka.secrets is not None:
+        print(f"            TLS and SASL: CA {stack.kafka.secrets.ca_file}; a SCRAM user per service and admin, "
+              f"passwords in {stack.kafka.secrets.directory / 'passwords.json'}")
     if stack.keycloak is not None:
         print(f"  keycloak  {stack.keycloak.url}   (issuer: {stack.keycloak.issuer}; console: admin/admin)")
         print(f"\nThe desk signs in through Keycloak as {DESK_USER[0]} / {DESK_USER[1]}. Real tokens for the realm's"
@@ -329,8 +357,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack")
     parser.add_argument("action", choices=("run", "up", "down", "status", "supervise"))
     parser.add_argument("--idp", choices=("keycloak",), help="run a local Keycloak as the OpenID Connect issuer")
+    parser.add_argument("--brokers", type=int, default=int(os.environ.get("BROKERS") or 1),
+                        help="Kafka brokers in the local quorum (1 or 3)")
+    parser.add_argument("--kafka-security", choices=SECURITY_MODES,
+                        default=(os.environ.get("KAFKA_SECURITY") or "plaintext").lower(),
+                        help="sasl_ssl: TLS and SASL with a SCRAM user and ACLs per service")
     args = parser.parse_args(argv)
-    stack = Stack(idp=args.idp)
+    if args.action in ("down", "status"):  # whatever `up` started, whatever this command line says
+        saved = Stack()._load().get("kafka") or {}
+        args.brokers = saved.get("brokers", args.brokers)
+        args.kafka_security = saved.get("security", args.kafka_security)
+    stack = Stack(idp=args.idp, brokers=args.brokers, kafka_security=args.kafka_security)
     if args.action == "down":
         return stop_supervisor(stack)
     if args.action == "status":
@@ -377,7 +414,9 @@ def start_supervisor_in_background(stack: Stack) -> int:
         return 0
     with open(stack.log_dir / "supervisor.log", "ab") as log:  # the supervisor keeps its own copy of the descriptor
         supervisor = subprocess.Popen([PYTHON, "-m", "deploy.stack", "supervise",  # noqa: S603 - our own module
-                                       *(["--idp", stack.idp] if stack.idp else [])],
+                                       *(["--idp", stack.idp] if stack.idp else []),
+                                       "--brokers", str(len(stack.kafka.nodes)),
+                                       "--kafka-security", stack.kafka.security],
                                       cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     started = time.monotonic()
     print("starting Kafka and the three services in the background ...")

@@ -15,13 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from deploy.kafka import KafkaBroker, port_open
+from deploy.kafka import KafkaCluster, port_open
 from deploy.postgres import LocalPostgres
 
 # Several checkouts (or engineers) can run the suite side by side with distinct offsets and directories.
 PORT_OFFSET = int(os.environ.get("DEALGATE_TEST_PORT_OFFSET", "0"))
 TEST_KAFKA_PORT = 19092 + PORT_OFFSET
 TEST_PG_PORT = 15433 + PORT_OFFSET
+# make test BROKERS=3: the suite's Kafka is a quorum of three brokers (ports TEST_KAFKA_PORT, +2, +4) and the e2e stack
+# makes its topics with replication factor 3 and min ISR 2.
+TEST_BROKERS = int(os.environ.get("DEALGATE_TEST_BROKERS") or 1)
 RUN_DIR = Path(os.environ.get("DEALGATE_TEST_DIR") or Path(tempfile.gettempdir()) / f"dealgate-test-{PORT_OFFSET}")
 
 
@@ -194,7 +197,7 @@ def logs_of(item: pytest.Item, since: float) -> list[Path]:
     stack = funcargs.get("stack")
     if stack is not None:
         found.update(Path(stack.log_dir).glob("*.log"))
-        found.update(Path(stack.kafka.data_dir).glob("*.log"))  # server.log, stdout.log
+        found.update(stack.kafka.log_files())  # each broker's server.log, stdout.log
     roots = [RUN_DIR] + ([Path(funcargs["tmp_path"])] if funcargs.get("tmp_path") else [])
     for root in roots:
         for path in root.rglob("*.log") if root.exists() else ():
@@ -215,17 +218,18 @@ def pytest_configure(config: pytest.Config) -> None:
 # -- the real dependencies ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def kafka_broker(pytestconfig) -> KafkaBroker | None:
-    """The suite's one Kafka broker: the integration tests use it with topics of their own, and the e2e stack
-    runs on it afterwards. None when a Kafka already answers on the test port (then that one is used as is)."""
+def kafka_broker(pytestconfig) -> KafkaCluster | None:
+    """The suite's Kafka (one broker, or DEALGATE_TEST_BROKERS in one quorum): the integration tests use it with
+    topics of their own, and the e2e stack runs on it afterwards. None when a Kafka already answers on the test port
+    (then that one is used as is)."""
     if port_open("127.0.0.1", TEST_KAFKA_PORT):
         announce(pytestconfig, f"[suite] using the Kafka already answering on 127.0.0.1:{TEST_KAFKA_PORT}")
         yield None
         return
-    broker = KafkaBroker(RUN_DIR / f"kafka-{uuid.uuid4().hex[:6]}", port=TEST_KAFKA_PORT)
+    broker = KafkaCluster(RUN_DIR / f"kafka-{uuid.uuid4().hex[:6]}", port=TEST_KAFKA_PORT, brokers=TEST_BROKERS)
     started = time.monotonic()
-    announce(pytestconfig, f"[suite] starting Kafka for the suite on {broker.bootstrap_servers} "
-                           f"(log: {broker.data_dir / 'server.log'}) ...")
+    announce(pytestconfig, f"[suite] starting Kafka ({TEST_BROKERS} broker(s)) for the suite on "
+                           f"{broker.bootstrap_servers} (logs: {broker.data_dir}/**/server.log) ...")
     broker.start()
     announce(pytestconfig, f"[suite] Kafka ready in {time.monotonic() - started:.1f}s")
     yield broker
