@@ -423,9 +423,15 @@ def write_endpoints(world: World) -> list[tuple[str, str, str, dict | None]]:
         "/v1/deals/<deal_id>/close": {"outcome": "won"},
         "/v1/cases/<case_id>/resolve": {"decision": "dismiss", "note": "x"},
         "/v1/webhooks": WEBHOOK_BODY, "/v1/webhooks/<endpoint_id>": {"enabled": True},
+        "/v1/partners/<partner_id>": {"tier": "gold", "countries": ["GB"], "channels": ["reseller"],
+                                      "lead_capacity": 3},
+        "/v1/leads": {"customer": {"name": "Acme Ltd", "country": "GB"}, "products": [world.product]},
+        "/v1/leads/<lead_id>/accept": {}, "/v1/leads/<lead_id>/decline": {"reason": "x"},
+        "/v1/territories/<name>": {"owner": "direct", "countries": ["GB"], "named_accounts": ["acme.co.uk"]},
     }
     ids = {"listing_id": world.listing_id, "deal_id": world.deal_id, "case_id": world.case_id,
-           "endpoint_id": world.webhook_id, "delivery_id": "msg_none"}
+           "endpoint_id": world.webhook_id, "delivery_id": "msg_none",
+           "partner_id": "fuzz-partner", "lead_id": "00000000-0000-4000-8000-000000000000", "name": "fuzz-territory"}
     endpoints = []
     for service in ("catalog", "deals", "conflict"):
         for rule in world.client(service).application.url_map.iter_rules():
