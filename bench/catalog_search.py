@@ -99,6 +99,21 @@ def search_paths(count: int = 40) -> list[str]:
     return paths
 
 
+def uncached_search_paths(count: int = 6000) -> list[str]:
+    """`count` different searches (words, filters and page sizes): more than the page cache holds (2048 pages by
+    default), so walking through them in a loop misses it every time and each request runs the search."""
+    rng = random.Random(13)
+    paths: dict[str, None] = {}
+    while len(paths) < count:
+        params = {"q": " ".join(rng.sample(WORDS, k=rng.choice([1, 1, 2]))), "limit": rng.randint(5, 50)}
+        if rng.random() < 0.5:
+            params["channel"] = rng.choice(CHANNELS)
+        if rng.random() < 0.3:
+            params["region"] = rng.choice(REGIONS)
+        paths["/v1/listings?" + urllib.parse.urlencode(params)] = None
+    return list(paths)
+
+
 def wrk(url: str, *, duration: int, connections: int, threads: int, script: str | None = None,
         headers: dict | None = None) -> float:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s"]
@@ -116,9 +131,9 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, script: str 
     return float(rate.group(1))
 
 
-def rotating_script(paths: list[str], directory: Path) -> str:
+def rotating_script(paths: list[str], directory: Path, name: str = "rotate.lua") -> str:
     """A wrk Lua script that walks through `paths`, one per request."""
-    script = directory / "rotate.lua"
+    script = directory / name
     quoted = ", ".join(json.dumps(path) for path in paths)
     script.write_text(f"local paths = {{{quoted}}}\nlocal i = 0\n"
                       "request = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n")
@@ -165,6 +180,8 @@ def measure(catalog_url: str, baseline_url: str, *, duration: int, connections: 
     with tempfile.TemporaryDirectory() as directory:
         paths = search_paths()
         script = rotating_script(paths, Path(directory))
+        uncached = uncached_search_paths()
+        uncached_script = rotating_script(uncached, Path(directory), "uncached.lua")
         for path in paths:  # every query answered once, as a warmed-up service would have
             requests.get(catalog_url + path, timeout=30).raise_for_status()
         probe = requests.get(catalog_url + paths[0], timeout=30)
@@ -172,10 +189,15 @@ def measure(catalog_url: str, baseline_url: str, *, duration: int, connections: 
         baseline = wrk(baseline_url, duration=duration, connections=connections, threads=threads)
         log(f"searches {catalog_url}/v1/listings?q=... ({len(paths)} rotating queries) ...")
         search = wrk(catalog_url, duration=duration, connections=connections, threads=threads, script=script)
+        log(f"searches that miss the page cache ({len(uncached)} different ones in a loop) ...")
+        search_uncached = wrk(catalog_url, duration=duration, connections=connections, threads=threads,
+                              script=uncached_script)
         log("revalidations with If-None-Match ...")
         revalidate = wrk(catalog_url + paths[0], duration=duration, connections=connections, threads=threads,
                          headers={"If-None-Match": probe.headers["ETag"]})
     return {"catalog_search_rps": round(search, 1), "catalog_304_rps": round(revalidate, 1),
+            "catalog_search_uncached_rps": round(search_uncached, 1),
+            "catalog_search_uncached_ratio": round(search_uncached / baseline, 3),
             "baseline_json_rps": round(baseline, 1),
             "catalog_search_ratio": round(search / baseline, 3), "catalog_304_ratio": round(revalidate / baseline, 3)}
 

@@ -25,29 +25,35 @@ TARGETS = [
     ("deals_submit_rps", ">= 0.7 x baseline_insert_rps",
      lambda f: f["deals_submit_rps"] >= 0.7 * f["baseline_insert_rps"]),
     ("baseline_insert_rps", "reference", None),
-    ("catalog_search_rps", ">= 0.5 x baseline_json_rps",
-     lambda f: f["catalog_search_rps"] >= 0.5 * f["baseline_json_rps"]),
+    ("catalog_search_rps", ">= 0.6 x baseline_json_rps",
+     lambda f: f["catalog_search_rps"] >= 0.6 * f["baseline_json_rps"]),
+    ("catalog_search_uncached_rps", "reported (page cache misses)", None),
     ("catalog_304_rps", ">= 0.8 x baseline_json_rps",
      lambda f: f["catalog_304_rps"] >= 0.8 * f["baseline_json_rps"]),
     ("baseline_json_rps", "reference", None),
-    ("verdict_p50_ms", "<= 100 ms", lambda f: f["verdict_p50_ms"] <= 100),
-    ("verdict_p99_ms", "<= 500 ms", lambda f: f["verdict_p99_ms"] <= 500),
+    ("pipeline_capacity_rps", "p99 <= 500 ms, no backlog growth", None),
+    ("pipeline_capacity_ratio", ">= 0.25 (goal 0.3)", lambda f: f["pipeline_capacity_ratio"] >= 0.25),
+    ("verdict_p50_ms", "<= 100 ms at capacity / 2", lambda f: f["verdict_p50_ms"] <= 100),
+    ("verdict_p99_ms", "<= 500 ms at capacity / 2", lambda f: f["verdict_p99_ms"] <= 500),
+    ("drain_rps", ">= pipeline_capacity_rps", lambda f: f["drain_rps"] >= f["pipeline_capacity_rps"]),
     ("match_p99_ms_1m", "< 10 ms", lambda f: f["match_p99_ms_1m"] < 10),
-    ("match_index_mb_1m", "reported", None),
+    ("match_index_mb_1m", "<= 400 MB", lambda f: f["match_index_mb_1m"] <= 400),
     ("match_precision", ">= 0.97", lambda f: f["match_precision"] >= 0.97),
     ("match_recall", ">= 0.97", lambda f: f["match_recall"] >= 0.97),
 ]
 
-# which part measures each figure ("quality" is computed here, not in a part)
+# which part measures each figure ("quality" is computed here, not in a part; the capacity ratio needs two parts)
 PART_OF = {"deals_submit_rps": "deals", "baseline_insert_rps": "deals", "catalog_search_rps": "catalog",
-           "catalog_304_rps": "catalog", "baseline_json_rps": "catalog", "verdict_p50_ms": "verdict",
-           "verdict_p99_ms": "verdict", "match_p99_ms_1m": "match", "match_index_mb_1m": "match",
+           "catalog_search_uncached_rps": "catalog", "catalog_304_rps": "catalog", "baseline_json_rps": "catalog",
+           "pipeline_capacity_rps": "pipeline", "pipeline_capacity_ratio": "pipeline",
+           "verdict_p50_ms": "pipeline", "verdict_p99_ms": "pipeline", "drain_rps": "pipeline",
+           "match_p99_ms_1m": "match", "match_index_mb_1m": "match",
            "match_precision": "quality", "match_recall": "quality"}
 
 PARTS = {
     "catalog": ["bench/catalog_search.py"],
     "deals": ["bench/deals_submit.py"],
-    "verdict": ["-m", "bench.verdict_latency"],
+    "pipeline": ["-m", "bench.pipeline"],
     "match": ["bench/match_index.py"],
 }
 
@@ -94,12 +100,12 @@ def main() -> int:
     quick_args = {
         "catalog": ["--listings", "1000", "--duration", "5"],
         "deals": ["--duration", "5"],
-        "verdict": ["--rate", "50", "--seconds", "10", "--warmup", "3"],
+        "pipeline": ["--start", "20", "--factor", "1.6", "--step-s", "6", "--steady-s", "10", "--drain", "2000"],
         "match": ["--size", "100000", "--queries", "1000"],
     }
     figures: dict = {}
     latencies: list[float] = []
-    series: list = []
+    ramp: list = []
     failures: list[str] = []
     selected = [name for name in [*PARTS, "quality"] if not args.only or name in args.only]
     for name in PARTS:
@@ -109,8 +115,13 @@ def main() -> int:
         if failure:
             failures.append(failure)
         latencies = part.pop("verdict_latencies_ms", latencies)
-        series = part.pop("verdict_series", series)
+        ramp = part.pop("pipeline_ramp", ramp)
         figures.update({k: v for k, v in part.items() if isinstance(v, (int, float, str))})
+    if figures.get("pipeline_capacity_rps") is not None and figures.get("deals_submit_rps"):
+        # Both measured in this run, on this machine: the ratio is what compares across machines.
+        figures["pipeline_capacity_ratio"] = round(figures["pipeline_capacity_rps"] / figures["deals_submit_rps"], 3)
+    if ramp:
+        (RESULTS / "latest-ramp.json").write_text(json.dumps(ramp, indent=1))
     if "quality" in selected:
         figures.update(matching_quality())
     figures["machine"] = f"{platform.node()} {platform.machine()} cores={os.cpu_count()}"
@@ -118,7 +129,7 @@ def main() -> int:
     (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
     print_table(figures)
     try:
-        plot(figures, latencies, series, RESULTS / "latest.png")
+        plot(figures, latencies, ramp, RESULTS / "latest.png")
         print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
         failures.append(f"the plot failed ({type(exc).__name__}: {exc})")
@@ -128,7 +139,8 @@ def main() -> int:
 
 def verdict(figures: dict, selected: list[str], failures: list[str]) -> int:
     """The last line: why make bench failed, or that every figure was measured (and which targets were missed)."""
-    unmeasured = [name for name, part in PART_OF.items() if part in selected and figures.get(name) is None]
+    unmeasured = [name for name, part in PART_OF.items() if part in selected and figures.get(name) is None
+                  and not (name == "pipeline_capacity_ratio" and "deals" not in selected)]
     if unmeasured:
         failures.append(f"not measured: {', '.join(unmeasured)}")
     if failures:
@@ -166,42 +178,56 @@ def print_table(figures: dict) -> None:
         ratio = ""
         if name in ("deals_submit_rps",) and figures.get("baseline_insert_rps"):
             ratio = f" (ratio {figures[name] / figures['baseline_insert_rps']:.2f})" if value else ""
-        if name in ("catalog_search_rps", "catalog_304_rps") and figures.get("baseline_json_rps") and value:
+        if name in ("catalog_search_rps", "catalog_search_uncached_rps", "catalog_304_rps") \
+                and figures.get("baseline_json_rps") and value:
             ratio = f" (ratio {value / figures['baseline_json_rps']:.2f})"
         print(f"{name:24s} {shown:>12s}  {target:30s} {verdict}{ratio}")
 
 
-def plot(figures: dict, latencies: list[float], series: list, path: Path) -> None:
+def plot(figures: dict, latencies: list[float], ramp: list, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5))
+    if ramp:  # the capacity ramp: each step's verdict p99 and its backlog at the end, against the rate
+        rates = [step["rate"] for step in ramp]
+        p99 = [step["p99_ms"] if step["p99_ms"] is not None else float("nan") for step in ramp]
+        colours = ["#2e9d4f" if step["passed"] else "#d83b3b" for step in ramp]
+        left.plot(rates, p99, color="#3b7dd8", zorder=1)
+        left.scatter(rates, p99, c=colours, zorder=2, label="verdict p99 per step (green: passed)")
+        left.axhline(500, color="grey", linestyle=":", label="p99 limit 500 ms")
+        if figures.get("pipeline_capacity_rps"):
+            left.axvline(figures["pipeline_capacity_rps"], color="green", linestyle="--",
+                         label=f"capacity {figures['pipeline_capacity_rps']:.0f}/s")
+        left.set_yscale("log")
+        backlog = left.twinx()
+        backlog.bar(rates, [step["backlog_end"] or 0 for step in ramp], width=[r * 0.05 for r in rates],
+                    color="#999999", alpha=0.5)
+        backlog.set_ylabel("backlog at the end of the step (registrations, grey bars)")
+        left.legend(loc="upper left", fontsize=8)
+    left.set_title("Capacity ramp: verdict p99 and backlog against the submission rate")
+    left.set_xlabel("submitted registrations per second")
+    left.set_ylabel("verdict p99 (ms, log)")
     if latencies:
-        left.hist(latencies, bins=60, color="#3b7dd8")
+        middle.hist(latencies, bins=60, color="#3b7dd8")
         for label, key, colour in (("p50", "verdict_p50_ms", "green"), ("p99", "verdict_p99_ms", "red")):
             if key in figures:
-                left.axvline(figures[key], color=colour, linestyle="--", label=f"{label} {figures[key]:.0f} ms")
-        left.axvline(500, color="grey", linestyle=":", label="p99 target 500 ms")
-        left.legend()
-    left.set_title("Submit-to-verdict latency (ms)")
-    left.set_xlabel("ms")
-    left.set_ylabel("registrations")
-    if series:  # when in the run the slow verdicts happened: a stall shows as a spike
-        middle.scatter([at for at, _ in series], [ms for _, ms in series], s=3, color="#3b7dd8")
-        middle.axhline(500, color="grey", linestyle=":", label="p99 target 500 ms")
+                middle.axvline(figures[key], color=colour, linestyle="--", label=f"{label} {figures[key]:.0f} ms")
+        middle.axvline(500, color="grey", linestyle=":", label="p99 target 500 ms")
         middle.legend()
-    middle.set_title("Verdict latency over the run")
-    middle.set_xlabel("seconds since the first submission")
-    middle.set_ylabel("ms")
-    names = ["baseline_insert_rps", "deals_submit_rps", "baseline_json_rps", "catalog_search_rps", "catalog_304_rps"]
+    middle.set_title(f"Submit-to-verdict latency at half capacity ({figures.get('verdict_rate_per_s', '?')}/s)")
+    middle.set_xlabel("ms")
+    middle.set_ylabel("registrations")
+    names = ["baseline_insert_rps", "deals_submit_rps", "pipeline_capacity_rps", "drain_rps", "baseline_json_rps",
+             "catalog_search_rps", "catalog_search_uncached_rps", "catalog_304_rps"]
     values = [figures.get(n, 0) or 0 for n in names]
-    colours = ["#999999", "#3b7dd8", "#999999", "#3b7dd8", "#3b7dd8"]
+    colours = ["#999999", "#3b7dd8", "#3b7dd8", "#3b7dd8", "#999999", "#3b7dd8", "#3b7dd8", "#3b7dd8"]
     right.barh(names, values, color=colours)
     for index, value in enumerate(values):
         right.text(value, index, f" {value:.0f}", va="center")
-    right.set_title("Throughput against its baseline (requests/s)")
+    right.set_title("Throughput against its baseline (per second)")
     fig.suptitle(f"Dealgate bench — {figures.get('machine', '')}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
