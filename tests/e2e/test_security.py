@@ -176,16 +176,21 @@ def test_a_poison_event_lands_in_the_dlq_and_the_flow_goes_on(stack, api, topic)
     # Every service that consumes the topic dead-letters both messages on its own (catalog listings: two).
     consumers = {CATALOG_LISTINGS: {"deals", "conflict"}, DEALS_REGISTRATIONS: {"conflict"},
                  CONFLICT_CASES: {"deals"}}[topic]
+    expected = sorted(2 * list(consumers))
+    if topic == DEALS_REGISTRATIONS:
+        # The webhook worker reads this topic too; deal.submitted is nothing it acts on, so of the two only the
+        # message that is not even JSON reaches the DLQ from it.
+        expected = sorted(expected + ["deals-webhooks"])
     deadline = time.monotonic() + 60
     dead = []
     while time.monotonic() < deadline:
         dead = [r for r in read_all(stack.kafka.bootstrap_servers, dlq_name(topic), 0, timeout_s=2)
                 if r.key and r.key.decode() == marker]
-        if len(dead) >= 2 * len(consumers):
+        if len(dead) >= len(expected):
             break
     by_consumer = sorted(dict(r.headers)["dlq-consumer"].decode() for r in dead)
-    assert by_consumer == sorted(2 * list(consumers)), f"both poison messages should reach {dlq_name(topic)} " \
-                                                       f"from each of {sorted(consumers)}, found {by_consumer}"
+    assert by_consumer == expected, f"the poison messages should reach {dlq_name(topic)} from each of " \
+                                    f"{sorted(consumers)}, found {by_consumer}"
     assert all(dict(r.headers).get("dlq-error") for r in dead)
 
     # The DLQ depth shows in /metrics (every service reports every DLQ).
