@@ -50,6 +50,7 @@ def stack(postgres_cluster, kafka_broker, pytestconfig, request):
     env = {f"{service.upper()}_DATABASE_URL": postgres_cluster.create_database(f"e2e_{service}_{run}")
            for service in ("catalog", "deals", "conflict")}
     env["DEALS_EXPIRY_INTERVAL_S"] = "1"
+    env["DEALS_LEAD_SLA_CLOCK"] = "wall"  # a lead's SLA in plain hours, so a short one expires at any time of day
     env["DEALGATE_OIDC_ISSUER"] = E2E_KEYCLOAK.issuer  # HS256 development tokens stay accepted besides
     ports = E2E_PORTS if kafka_broker is None else dataclasses.replace(E2E_PORTS, kafka=kafka_broker.port)
     running = Stack(var_dir=RUN_DIR / f"e2e-{run}", ports=ports, env=env, http_workers=2)
