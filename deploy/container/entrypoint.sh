@@ -2,7 +2,8 @@
 # The image's entry point (under tini as PID 1): one process of Dealgate, chosen by its arguments.
 #   api SERVICE          gunicorn serving services.SERVICE.app on 0.0.0.0:DEALGATE_HTTP_PORT (default: 8001,
 #                        8002, 8003 for catalog, deals, conflict); SIGTERM lets it drain for graceful_timeout
-#   relay|consume|expire SERVICE   python -m services.SERVICE.workers.ROLE (what deploy/stack.py runs)
+#   WORKER SERVICE       python -m services.SERVICE.workers.WORKER, for every worker module the service has
+#                        (relay, consume, expire, webhooks, ...: what deploy/stack.py runs)
 #   migrate SERVICE      python -m services.SERVICE.workers.migrate, retried while the database starts
 #   seed-catalog URL     the demo catalog through the catalog API at URL (development tokens only)
 #   token|erase ARGS     the dealgate command line (shared/cli.py)
@@ -11,7 +12,7 @@ set -eu
 cd /app
 
 usage() {
-  echo "usage: api|relay|consume|migrate|expire SERVICE | seed-catalog URL | token|erase ARGS | healthcheck" >&2
+  echo "usage: api SERVICE | WORKER SERVICE | migrate SERVICE | seed-catalog URL | token|erase ARGS | healthcheck" >&2
   echo "services: catalog, deals, conflict; workers per service: $(cd services && ls */workers/*.py \
         | sed -n 's#^\([a-z]*\)/workers/\([a-z]*\)\.py$#\1:\2#p' | grep -v ':__init__' | tr '\n' ' ')" >&2
   exit 64
@@ -47,11 +48,6 @@ case "$role" in
     done
     echo "dealgate $service migrate: the schema is at head" >&2
     ;;
-  relay|consume|expire)
-    service=${1:-}
-    [ -n "$service" ] && [ -f "services/$service/workers/$role.py" ] || usage
-    exec python -m "services.$service.workers.$role"
-    ;;
   seed-catalog)
     exec python -m deploy.seed_catalog --url "${1:?the catalog API URL}"
     ;;
@@ -68,6 +64,9 @@ case "$role" in
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=4).read()' "$port"
     ;;
   *)
-    usage
+    service=${1:-}
+    case "$role" in *[!a-z_]*|__init__) usage ;; esac
+    [ -n "$service" ] && [ -f "services/$service/workers/$role.py" ] || usage
+    exec python -m "services.$service.workers.$role"
     ;;
 esac
