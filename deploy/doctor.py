@@ -382,10 +382,23 @@ class PortSpec:
     reusable: str = ""  # a process whose command line contains this may hold the port: it is reused
 
 
+def brokers() -> int:
+    """make run/up/test/chaos BROKERS=3: a quorum of three, node i on the Kafka port + 2(i-1) (deploy/kafka.py)."""
+    text = os.environ.get("BROKERS") or os.environ.get("DEALGATE_TEST_BROKERS") or "1"
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def kafka_ports(base: int, label: str, reusable: str = "") -> list[PortSpec]:
+    return [spec for node in range(brokers()) for spec in (
+        PortSpec(base + 2 * node, f"{label} Kafka" + (f" broker {node + 1}" if brokers() > 1 else ""),
+                 reusable=reusable),
+        PortSpec(base + 2 * node + 1, f"{label} Kafka controller" + (f" {node + 1}" if brokers() > 1 else ""),
+                 reusable=reusable))]
+
+
 def run_ports() -> list[PortSpec]:
     specs = [PortSpec(8001, "catalog API"), PortSpec(8002, "deals API"), PortSpec(8003, "conflict API"),
-             PortSpec(9092, "Kafka", reusable="kafka.Kafka"),
-             PortSpec(9093, "Kafka controller", reusable="kafka.Kafka"),
+             *kafka_ports(9092, "make run", reusable="kafka.Kafka"),
              PortSpec(9301, "catalog doorbell", udp=True), PortSpec(9302, "deals doorbell", udp=True),
              PortSpec(9303, "conflict doorbell", udp=True)]
     if os.environ.get("IDP") == "keycloak":
@@ -394,10 +407,19 @@ def run_ports() -> list[PortSpec]:
 
 
 def test_ports(offset: int) -> list[PortSpec]:
-    """The ports of tests/conftest.py, tests/e2e/conftest.py and tests/e2e/test_chaos.py at this offset."""
-    specs = [PortSpec(19092 + offset, "test Kafka", reusable="kafka.Kafka"),
-             PortSpec(19093 + offset, "test Kafka controller", reusable="kafka.Kafka"),
+    """The ports of tests/conftest.py, tests/e2e/conftest.py, tests/e2e/test_chaos.py,
+    tests/integration/deploy/test_kafka_sasl_acls.py and tests/e2e/test_cluster_chaos.py (three brokers, always) at
+    this offset."""
+    specs = [*kafka_ports(19092 + offset, "test", reusable="kafka.Kafka"),
              PortSpec(15433 + offset, "test PostgreSQL", reusable="postgres")]
+    specs += [PortSpec(19120 + offset, "secured test Kafka (ACL test)"),
+              PortSpec(19121 + offset, "secured test Kafka controller")]
+    specs += [PortSpec(25601 + offset + n, f"cluster-chaos Kafka {'controller ' if n % 2 else ''}{n // 2 + 1}")
+              for n in range(6)]
+    specs += [PortSpec(25000 + n + offset, f"cluster-chaos {service} API")
+              for n, service in ((1, "catalog"), (2, "deals"), (3, "conflict"))]
+    specs += [PortSpec(25300 + n + offset, "cluster-chaos doorbell", udp=True) for n in (1, 2, 3)]
+    specs.append(PortSpec(25901 + offset, "cluster-chaos PostgreSQL", reusable="postgres"))
     for base, label in ((18000, "e2e"), (24000, "chaos")):
         specs += [PortSpec(base + n + offset, f"{label} {service} API")
                   for n, service in ((1, "catalog"), (2, "deals"), (3, "conflict"))]
@@ -428,8 +450,10 @@ def bench_ports() -> list[PortSpec]:
 
 
 def chaos_ports() -> list[PortSpec]:
-    """bench/chaos.py's defaults: bench/common.py's BENCH_PORTS and its own PostgreSQL."""
-    return [spec for spec in bench_ports() if spec.what.startswith("bench ") and "PostgreSQL" not in spec.what] + [
+    """bench/chaos.py's defaults: bench/common.py's BENCH_PORTS (with BROKERS=3, three Kafka nodes from 21601) and its
+    own PostgreSQL."""
+    return [spec for spec in bench_ports() if spec.what.startswith("bench ") and "PostgreSQL" not in spec.what
+            and "Kafka" not in spec.what] + kafka_ports(21601, "chaos") + [
         PortSpec(21902, "chaos PostgreSQL", reusable="postgres")]
 
 

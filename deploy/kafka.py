@@ -206,7 +206,9 @@ class KafkaBroker:
             f"ssl.keystore.location={tls.broker_keystore}",
             "ssl.truststore.type=PEM",
             f"ssl.truststore.location={tls.ca_file}",
-            "ssl.client.auth=required",
+            # mutual TLS on both listeners (SASL_SSL listeners ignore the unprefixed ssl.client.auth)
+            "listener.name.sasl_ssl.ssl.client.auth=required",
+            "listener.name.controller.ssl.client.auth=required",
             "ssl.endpoint.identification.algorithm=https",
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             f"super.users=User:{ADMIN_USER}",
@@ -573,6 +575,27 @@ class KafkaCluster:
             return counts
         finally:
             admin.close()
+
+    def wait_in_sync(self, timeout_s: float = 60.0) -> float:
+        """Wait until every replica of Dealgate's topics is in sync again (a restarted broker caught up), so that
+        killing another broker leaves min.insync.replicas; returns the seconds it took."""
+        from shared.topics import TOPICS
+
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            with contextlib.suppress(Exception):  # a broker may be between states: ask again
+                admin = self.admin(request_timeout_ms=5_000)
+                try:
+                    lagging = [(topic["topic"], partition["partition_index"])
+                               for topic in admin.describe_topics([spec.name for spec in TOPICS])
+                               for partition in topic.get("partitions", ())
+                               if len(partition["isr_nodes"]) < len(partition["replica_nodes"])]
+                finally:
+                    admin.close()
+                if not lagging:
+                    return time.monotonic() - started
+            time.sleep(0.5)
+        raise TimeoutError(f"replicas still out of sync after {timeout_s:.0f}s")
 
     def grant_service_acls(self) -> None:
         from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
