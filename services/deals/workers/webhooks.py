@@ -7,6 +7,7 @@ deal.expiring for protections ending within 7 days. Nothing is ever sent from a 
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import structlog
@@ -23,17 +24,23 @@ from shared.workers import run_consumer, start_worker
 log = structlog.get_logger(__name__)
 HANDLED = ("deal.approved", "deal.updated", "deal.rejected", "deal.expired")
 EXPIRING_SCAN_S = 60.0
+BATCH = 20  # deliveries taken per pass
 
 
 class DeliveryLoop:
     """Sends due deliveries until stopped; every EXPIRING_SCAN_S it also queues deal.expiring notices."""
 
-    def __init__(self, uow_factory, *, sender: Sender, development: bool, poll_s: float, resolver=resolve):
+    def __init__(self, uow_factory, *, sender: Sender, development: bool, poll_s: float, timeout_s: float,
+                 resolver=resolve, batch: int = BATCH):
         self._uow_factory = uow_factory
         self._sender = sender
         self._development = development
         self._poll_s = poll_s
         self._resolve = resolver
+        self._batch = batch
+        # A pass sends its batch one after another: the rows stay taken until the slowest possible pass is over,
+        # so another worker never sends one of them meanwhile.
+        self._lease = dt.timedelta(seconds=batch * (timeout_s + 5))
 
     def keep_delivering(self, stop: threading.Event) -> None:
         since_scan = EXPIRING_SCAN_S
@@ -48,7 +55,8 @@ class DeliveryLoop:
                     if queued:
                         log.info("webhook.expiring_queued", count=queued)
                 attempted = webhook_handlers.deliver_due(self._uow_factory, sender=self._sender,
-                                                         resolve=self._resolve, development=self._development)
+                                                         resolve=self._resolve, development=self._development,
+                                                         batch=self._batch, lease=self._lease)
             except Exception as exc:  # noqa: BLE001 - the database may be restarting; try again next round
                 log.warning("webhook.delivery_pass_failed", error=str(exc)[:300])
             if not attempted:  # a full batch means more may be due: go on at once
@@ -64,7 +72,8 @@ def main() -> None:
         return WebhooksUnitOfWork(deals.engine)
 
     loop = DeliveryLoop(uow_factory, sender=HttpSender(timeout_s=settings.webhook_timeout_s),
-                        development=not settings.is_production, poll_s=settings.webhook_poll_s)
+                        development=not settings.is_production, poll_s=settings.webhook_poll_s,
+                        timeout_s=settings.webhook_timeout_s)
     handlers = dict.fromkeys(HANDLED, webhook_handlers.on_deals_event)
     run_consumer(service="deals-webhooks", bus=deals.bus, topics=[DEALS_REGISTRATIONS],
                  group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
