@@ -501,3 +501,33 @@ def test_expiring_is_queued_once_per_protection_end_within_seven_days(engine):
     queued = deliveries(engine, endpoint["id"])
     assert [(d["event_type"], d["deal_id"]) for d in queued] == [("deal.expiring", soon.id)]
     assert json.loads(queued[0]["payload"])["data"]["status"] == "approved"
+
+
+def test_the_worker_loop_sends_what_is_queued_and_queues_expiring_notices_until_stopped(engine):
+    import threading
+
+    from services.deals.workers.webhooks import DeliveryLoop
+
+    partner = unique("p")
+    endpoint = add_endpoint(engine, partner, events=["deal.rejected", "deal.expiring"])
+    rejected = stored_registration(engine, partner)
+    rejected.reject(reason="Rejected.")
+    consume(engine, registration_event("deal.rejected", saved(engine, rejected)))
+    ending = stored_registration(engine, partner)
+    ending.approve(protection=dt.timedelta(days=2), reason="Cleared.")
+    saved(engine, ending)
+    sender, stop = FakeSender([OK]), threading.Event()
+    loop = DeliveryLoop(lambda: WebhooksUnitOfWork(engine), sender=sender, development=False, poll_s=0.05,
+                        timeout_s=1.0, resolver=public_resolver)
+    worker = threading.Thread(target=loop.keep_delivering, args=(stop,))
+    worker.start()
+    try:
+        deadline = dt.datetime.now() + dt.timedelta(seconds=10)
+        while len(sender.sent) < 2 and dt.datetime.now() < deadline:
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert sorted(json.loads(body)["type"] for _, _, body in sender.sent) == ["deal.expiring", "deal.rejected"]
+    assert {d["status"] for d in deliveries(engine, endpoint["id"])} == {"succeeded"}
