@@ -292,6 +292,9 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
     def start_request() -> None:
         g.started = time.perf_counter()
         bind_correlation_id(request.headers.get(CORRELATION_HTTP_HEADER))
+        upload = _upload_of(app.view_functions.get(request.endpoint) if request.endpoint else None)
+        if upload is not None and request.mimetype in upload[0]:
+            request.max_content_length = upload[1]  # this view takes a larger body of its own type (a file)
         if request.method != "OPTIONS":
             authenticate_request(tokens, app.view_functions.get(request.endpoint) if request.endpoint else None,
                                  public_endpoints)
@@ -300,7 +303,11 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
                 bind_actor(principal.sub, principal.role)
         _refuse_nul_characters()
         if request.method in ("POST", "PUT", "PATCH"):
-            _check_body()
+            if upload is not None and request.mimetype in upload[0]:
+                if (request.content_length or 0) > upload[1]:
+                    abort(413, message=f"The file is larger than {upload[1] // (1024 * 1024)} MiB.")
+            else:
+                _check_body()
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -343,6 +350,23 @@ def create_base_app(*, service: str, title: str, tokens: TokenVerifier, readines
     # The OpenAPI documents are public (SPEC section 3).
     public_endpoints = frozenset(name for name in app.view_functions if name.startswith("api-docs."))
     return app, api
+
+
+UPLOAD_ATTRIBUTE = "_dealgate_upload"
+
+
+def accepts_upload(*mimetypes: str, max_bytes: int) -> Callable[[ViewT], ViewT]:
+    """Let a view take a body of these media types (a CSV file, say) up to `max_bytes`, besides JSON; the view
+    reads and checks it itself. Every other view keeps the 1 MiB JSON-only rule."""
+    def mark(view: ViewT) -> ViewT:
+        setattr(view, UPLOAD_ATTRIBUTE, (frozenset(mimetypes), max_bytes))
+        return view
+    return mark
+
+
+def _upload_of(view: Callable[..., Any] | None) -> tuple[frozenset[str], int] | None:
+    upload: tuple[frozenset[str], int] | None = getattr(view, UPLOAD_ATTRIBUTE, None)
+    return upload
 
 
 def _refuse_nul_characters() -> None:

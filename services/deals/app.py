@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from services.deals.api.deals import blp as deals_blueprint
+from services.deals.api.imports import blp as imports_blueprint
 from services.deals.api.leads import blp as leads_blueprint
 from services.deals.api.partners import blp as partners_blueprint
 from services.deals.api.portal import portal as portal_blueprint
@@ -22,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, deals: Deals | None =
                                      components=deals, consumed_topics=(CATALOG_LISTINGS, CONFLICT_CASES,
                                                                        CONFLICT_TERRITORIES))
     api.register_blueprint(deals_blueprint)
+    api.register_blueprint(imports_blueprint)
     api.register_blueprint(partners_blueprint)
     api.register_blueprint(leads_blueprint)
     api.register_blueprint(webhooks_blueprint)

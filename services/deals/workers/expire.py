@@ -1,11 +1,15 @@
 """Expires registrations whose protection has passed, every minute: python -m services.deals.workers.expire
 
-It also prunes idempotency keys older than 24 h and finished rate-limit windows.
+It also prunes idempotency keys older than 24 h and finished rate-limit windows, and runs bulk CSV imports in a
+thread of its own (services/deals/import_runner.py), so every deployment of the deals jobs runs them.
 """
+import threading
+
 import structlog
 
 from services.deals import handlers, lead_handlers
 from services.deals.bootstrap import bootstrap
+from services.deals.import_runner import ImportRunner
 from services.deals.lead_settings import lead_policy
 from services.deals.settings import DealsSettings
 from shared.workers import start_worker, stop_on_signals
@@ -17,6 +21,7 @@ def main() -> None:
     settings = start_worker(DealsSettings, "expire")
     deals = bootstrap(settings)
     stop = stop_on_signals()
+    threading.Thread(target=ImportRunner(deals).run, args=(stop,), name="imports", daemon=True).start()
     interval_s = settings.expiry_interval_s
     log.info("expiry.started", interval_s=interval_s)
     while not stop.is_set():
