@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 LEAD_CREATORS = ("admin", "sales")
 DEFAULT_AMOUNT = {"amount": "0.00", "currency": "USD"}
+# How far back a partner's time to accept and its last lead are read (the analytics' default window).
+HISTORY = dt.timedelta(days=90)
 
 
 class NotFound(Exception):
@@ -123,7 +125,8 @@ def _assign_next(lead: Lead, *, uow: DealsUnitOfWork, policy: AssignmentPolicy, 
              "basis": f"territory {named['name']} names this customer as an account"}])
         return
     country = str(lead.customer.get("country") or "").upper()
-    ranked = rank(_candidates(country, all_territories, uow=uow), country=country, tried=tried, policy=policy)
+    ranked = rank(_candidates(country, all_territories, uow=uow, now=now), country=country, tried=tried,
+                  policy=policy)
     if not ranked:
         lead.return_to_desk("No partner with free capacity sells in this country.", now=now)
         return
@@ -133,18 +136,19 @@ def _assign_next(lead: Lead, *, uow: DealsUnitOfWork, policy: AssignmentPolicy, 
 
 
 def _holder(customer: dict[str, Any], *, uow: DealsUnitOfWork) -> str | None:
-    """The partner whose active registration (approved first, then the earliest) is this customer beyond doubt."""
+    """The partner whose approved registration (the earliest) is this customer beyond doubt. One still being
+    checked or in review holds nothing yet: a named account's owner comes before it."""
     keys = customer_keys(customer)
     holding = [r for r in uow.registrations.competing(customer=customer, excluding_partner="")
-               if strong_match(keys, customer_keys(r.customer))]
-    holding.sort(key=lambda r: (r.status != "approved", r.submitted_at, r.id))
+               if r.status == "approved" and strong_match(keys, customer_keys(r.customer))]
+    holding.sort(key=lambda r: (r.submitted_at, r.id))
     return holding[0].partner_id if holding else None
 
 
-def _candidates(country: str, all_territories: list[dict[str, Any]], *,
-                uow: DealsUnitOfWork) -> list[Candidate]:
+def _candidates(country: str, all_territories: list[dict[str, Any]], *, uow: DealsUnitOfWork,
+                now: dt.datetime) -> list[Candidate]:
     open_counts = uow.leads.open_counts()
-    accept_hours, last_assigned = uow.leads.history_by_partner()
+    accept_hours, last_assigned = uow.leads.history_by_partner(since=now - HISTORY)
     outcomes = uow.partner_records.outcomes()
     covering = territories_covering(country, all_territories) if country else {}
     return [Candidate(profile=profile, open_leads=open_counts.get(profile.partner_id, 0),

@@ -75,6 +75,11 @@ def test_a_named_account_is_defended_for_its_owner_who_registered_nothing(api):
     rejected = wait_for(lambda: (d := api.call("GET", "deals", f"/v1/deals/{deal['id']}", as_=reseller).json())
                         ["status"] == "rejected" and d)
     assert rejected and owner not in str(rejected)
+    # deals read the territory from conflicts.territories.v1: a vendor lead for the named account goes to its owner
+    # (in a country no partner sells in, so before deals knows the territory it would wait for the desk instead)
+    lead = wait_for(lambda: (made := create_lead(api, {"name": "Kunde KK", "domain": domain, "country": "JP"},
+                                                 [product]))["assignee"] == owner and made, timeout_s=20)
+    assert lead and lead["attempts"][0]["basis"] == "named_account", "deals routes leads by the territory"
 
 
 def test_a_partner_outside_its_countries_is_flagged_on_the_case(api):

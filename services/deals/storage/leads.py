@@ -92,11 +92,13 @@ class Leads:
         return {row.assignee: row.n for row in self._connection.execute(
             sa.select(c.assignee, sa.func.count().label("n")).where(c.status == "assigned").group_by(c.assignee))}
 
-    def history_by_partner(self) -> tuple[dict[str, float], dict[str, dt.datetime]]:
-        """Each partner's mean hours from assignment to acceptance, and when it was last assigned a lead."""
+    def history_by_partner(self, *, since: dt.datetime) -> tuple[dict[str, float], dict[str, dt.datetime]]:
+        """Each partner's mean hours from assignment to acceptance, and when it was last assigned a lead, over the
+        leads created since `since`."""
         accept_hours: dict[str, list[float]] = {}
         last_assigned: dict[str, dt.datetime] = {}
-        for document in self._connection.execute(sa.select(leads.c.document)).scalars():
+        for document in self._connection.execute(sa.select(leads.c.document)
+                                                 .where(leads.c.created_at >= since)).scalars():
             for attempt in Lead.from_dict(document).attempts:
                 if attempt.partner_id not in last_assigned or attempt.assigned_at > last_assigned[attempt.partner_id]:
                     last_assigned[attempt.partner_id] = attempt.assigned_at

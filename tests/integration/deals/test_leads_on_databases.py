@@ -137,6 +137,13 @@ def test_a_held_customer_goes_to_its_holder_and_a_named_account_to_its_owner(sta
         "customer": customer, "products": [stand.product], "amount": {"amount": "100.00", "currency": "EUR"},
         "expected_close": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
     assert deal.status_code == 201, deal.get_json()
+    waiting = stand.lead(customer)  # a registration still being checked holds nothing yet
+    assert waiting["attempts"][0]["basis"] == "score"
+    with stand.deals.uow_factory() as uow:  # conflict cleared it
+        registration = uow.registrations.get(deal.get_json()["id"], for_update=True)
+        registration.approve(protection=dt.timedelta(days=90), reason="No competing registration.")
+        uow.registrations.save(registration)
+        uow.commit()
     held = stand.lead(customer)
     assert held["assignee"] == "p-holder" and held["attempts"][0]["basis"] == "holder"
     named = new_customer()
