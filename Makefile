@@ -104,7 +104,7 @@ bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks
 	$(BIN)/python -m bench.run
 
 chaos: doctor-chaos install kafka-jars   ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
-	$(BIN)/python -m bench.chaos --brokers $(BROKERS) --kafka-security $(KAFKA_SECURITY)
+	$(BIN)/python -m bench.chaos --brokers $(BROKERS) --kafka-security $(KAFKA_SECURITY) $(CHAOS_ARGS)
 
 fuzz: doctor-test install-test kafka-jars keycloak-dist   ## a long schemathesis run against every API with every role's token
 	DEALGATE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_fuzz.py

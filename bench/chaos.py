@@ -524,10 +524,15 @@ def main() -> int:
                         help="how many times each kill happens (default 2; with --brokers 3, 3 broker kills)")
     parser.add_argument("--brokers", type=int, default=1, choices=(1, 3))
     parser.add_argument("--kafka-security", default="plaintext", choices=("plaintext", "sasl_ssl"))
+    parser.add_argument("--ports-offset", type=int, default=0,
+                        help="move every port of the chaos stacks, to run beside a make bench that holds the defaults")
     args = parser.parse_args()
     rounds = args.rounds if args.rounds is not None else (3 if args.brokers > 1 else 2)
-    report = run_chaos(args.count, args.rate, rounds=rounds, brokers=args.brokers,
-                       kafka_security=args.kafka_security)
+    shift = args.ports_offset
+    ports = Ports(kafka=BENCH_PORTS.kafka + shift, http={k: v + shift for k, v in BENCH_PORTS.http.items()},
+                  doorbell={k: v + shift for k, v in BENCH_PORTS.doorbell.items()})
+    report = run_chaos(args.count, args.rate, rounds=rounds, brokers=args.brokers, ports=ports,
+                       pg_port=21902 + shift, kafka_security=args.kafka_security)
     summary = report_json(report, count=args.count, rate=args.rate)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
