@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,6 +87,22 @@ class Outbox:
             payload=event.to_json().decode(), correlation_id=correlation_id, created_at=utcnow(),
         ))
         self.added += 1
+
+    def add_many(self, events: Iterable[tuple[str, CloudEvent]]) -> None:
+        """Every (topic, event) of a commit in one statement (an executemany SQLAlchemy sends as one multi-row
+        INSERT), in their order: a consumer's batch of fifty verdicts is one round trip, not fifty."""
+        rows = []
+        for topic, event in events:
+            correlation_id = event.correlationid or current_correlation_id()
+            if correlation_id and not event.correlationid:
+                event = CloudEvent(**{**event.__dict__, "correlationid": correlation_id})
+            rows.append(dict(event_id=event.id, topic=topic, message_key=event.subject, event_type=event.type,
+                             payload=event.to_json().decode(), correlation_id=correlation_id, created_at=utcnow()))
+        if len(rows) == 1:
+            self._connection.execute(self._insert, rows[0])
+        elif rows:
+            self._connection.execute(self._insert, rows)
+        self.added += len(rows)
 
 
 @functools.cache

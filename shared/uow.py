@@ -119,8 +119,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         collected = collect_new_events(self.seen, self._new_events)
-        for topic, event in collected:
-            self.outbox.add(topic, event)
+        self.outbox.add_many(collected)  # one INSERT for all of them
         if self._audit_log is not None:  # every state change's audit entry, in its own transaction
             append_entries(self.connection, self._audit_log, (event for _, event in collected))
         self._transaction.commit()

@@ -44,12 +44,15 @@ class TrackedRegistrationRepository:
     def add(self, registration: TrackedRegistration, *, keys: Iterable[str], recorded_at: dt.datetime) -> None:
         """Record a newly judged registration and file it under its blocking keys."""
         self._seen.add(registration)
-        self._connection.execute(registrations.insert(), dict(  # one compiled statement for every verdict
-            deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration)))
-        rows = [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at}
-                for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
-        if rows:  # one multi-row INSERT: one statement instead of one per key
-            self._connection.execute(registration_keys.insert().values(rows))
+        filed = [key for key in dict.fromkeys(keys) if len(key) <= KEY_LENGTH]
+        row = dict(deal_id=registration.deal_id, recorded_at=recorded_at, **_registration_row(registration))
+        if self._connection.dialect.name == "postgresql":  # the row and its keys in one round trip
+            self._connection.execute(_RECORD_WITH_KEYS, {**row, "keys": filed})
+            return
+        self._connection.execute(registrations.insert(), row)  # one compiled statement for every verdict
+        if filed:  # one multi-row INSERT: one statement instead of one per key
+            self._connection.execute(registration_keys.insert().values(
+                [{"key": key, "deal_id": registration.deal_id, "recorded_at": recorded_at} for key in filed]))
 
     def remove(self, deal_id: str) -> None:
         """Forget a registration and its keys (it is about to be judged again after an amendment)."""
@@ -142,6 +145,13 @@ _NEWEST_PER_KEY = sa.text(
     "SELECT filed.deal_id FROM unnest(CAST(:keys AS varchar[])) AS wanted(key) CROSS JOIN LATERAL ("
     " SELECT deal_id FROM registration_keys WHERE registration_keys.key = wanted.key"
     " ORDER BY recorded_at DESC LIMIT :per_key) AS filed")
+_RECORD_WITH_KEYS = sa.text(
+    "WITH recorded AS (INSERT INTO registrations (deal_id, partner_id, status, case_id, recorded_at, document)"
+    " VALUES (:deal_id, :partner_id, :status, :case_id, :recorded_at, :document) RETURNING deal_id)"
+    " INSERT INTO registration_keys (key, deal_id, recorded_at)"
+    " SELECT filed.key, recorded.deal_id, :recorded_at FROM recorded, unnest(CAST(:keys AS varchar[])) AS filed(key)"
+).bindparams(sa.bindparam("document", type_=registrations.c.document.type),
+             sa.bindparam("recorded_at", type_=registrations.c.recorded_at.type))
 # The status column and the document's copy of it, in one statement (the column is what queries filter on).
 _SET_STATUS = {
     "postgresql": sa.text(
