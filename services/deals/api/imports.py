@@ -36,6 +36,7 @@ blp = Blueprint("deal_imports", __name__, url_prefix="/v1/deals",
 SUBMITTERS = ("partner", "marketplace", "sales")
 READERS = SUBMITTERS + ("desk", "admin")
 CSV_TYPES = ("text/csv", "application/csv")
+FORM_TYPE = "multipart/form-data"  # a browser form, or a generated client: the file in the part named "file"
 EXPORT_PAGE = 500
 _COLUMNS_DOC = "\n".join(f"- `{name}`{' (required)' if name in REQUIRED_COLUMNS else ''}: {COLUMN_HELP[name]}"
                          for name in IMPORT_COLUMNS)
@@ -98,27 +99,38 @@ class ExportQuerySchema(Schema):
 
 @blp.route("/import", methods=["POST"])
 @roles_required(*SUBMITTERS)
-@accepts_upload(*CSV_TYPES, max_bytes=MAX_FILE_BYTES)
+@accepts_upload(*CSV_TYPES, FORM_TYPE, max_bytes=MAX_FILE_BYTES)
 @blp.doc(requestBody={"required": True, "description": (
     f"A CSV file in UTF-8 with a header row, at most {MAX_ROWS:,} rows, each a registration as POST /v1/deals "
     f"takes it. Columns (any order; empty cells are absent fields):\n{_COLUMNS_DOC}"),
-    "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+    "content": {FORM_TYPE: {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}},
+                "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
     parameters=[{"in": "header", "name": "X-Filename", "required": False, "schema": {"type": "string",
                                                                                     "maxLength": 255},
                  "description": "The file's name, shown in the report"}])
 @blp.response(202, ImportJobSchema, headers={"Location": {"schema": {"type": "string"}}})
 @problems(403, 429, unprocessable_entity="The file cannot be imported (not UTF-8, not well-formed CSV, a missing "
                                          "or unknown column, no rows or too many, a repeated idempotency key); "
-                                         "nothing was taken", unsupported_media_type="Send the file as text/csv")
+                                         "nothing was taken",
+          unsupported_media_type="Send the file as text/csv or multipart/form-data")
 def import_deals():
     """Import registrations from a CSV file: 202 with the job; GET its Location for progress and each row's
     result. Each row is submitted as POST /v1/deals would be, with its own idempotency key."""
     principal = require_roles(*SUBMITTERS)
-    if request.mimetype not in CSV_TYPES:
-        abort(415, message="Send the file as text/csv (UTF-8).")
+    if request.mimetype == FORM_TYPE:
+        upload = request.files.get("file")
+        if upload is None:
+            abort(422, message="The file cannot be imported; nothing was taken. See errors.",
+                  errors={"file": ["Send the CSV file in the form part named 'file'."]})
+        raw, charset, filename = upload.read(), upload.mimetype_params.get("charset"), upload.filename
+    elif request.mimetype in CSV_TYPES:
+        raw, charset = request.get_data(cache=False), request.mimetype_params.get("charset")
+        filename = request.headers.get("X-Filename")
+    else:
+        abort(415, message="Send the file as text/csv (UTF-8), or as the part 'file' of multipart/form-data.")
     try:
-        job = start_import(request.get_data(cache=False), charset=request.mimetype_params.get("charset"),
-                           filename=request.headers.get("X-Filename"), principal=principal,
+        job = start_import(raw, charset=charset, filename=filename, principal=principal,
                            store=ImportStore(_deals().engine), correlation_id=current_correlation_id())
     except ImportFileInvalid as exc:
         abort(422, message="The file cannot be imported; nothing was taken. See errors.", errors=exc.errors)
@@ -144,10 +156,10 @@ def import_report(query, job_id):
 
 @blp.route("/export.csv")
 @blp.arguments(ExportQuerySchema(), location="query")
-@blp.response(200, content_type="text/csv", description="Your registrations as CSV (desk and admin: everyone's), "
-                                                        "newest first; cells that would start a formula begin "
-                                                        "with an apostrophe")
-@blp.doc(responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@blp.doc(responses={"200": {
+    "description": "Your registrations as CSV (desk and admin: everyone's), newest first; cells that would start a "
+                   "formula begin with an apostrophe",
+    "content": {"text/csv": {"schema": {"type": "string"}}}}})
 @problems(429)
 def export_deals(query):
     """Export registrations as CSV, streamed: your own, or everyone's for desk and admin."""

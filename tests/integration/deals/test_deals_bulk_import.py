@@ -222,3 +222,15 @@ def test_a_file_of_the_full_ten_thousand_rows_over_one_mib_is_taken(world):
     accepted = world.upload(who, text)
     assert accepted.status_code == 202, accepted.json
     assert accepted.json["total_rows"] == 10_000
+
+
+def test_a_browser_form_uploads_the_file_as_multipart(world):
+    who = world.bearer("partner", partner_id=f"imp-{uuid.uuid4().hex[:6]}")
+    text = "\n".join([HEADER, world.row("form-1")]).encode()
+    accepted = world.client.post("/v1/deals/import", headers=who, content_type="multipart/form-data",
+                                 data={"file": (io.BytesIO(text), "from-the-portal.csv", "text/csv")})
+    assert accepted.status_code == 202, accepted.json
+    assert accepted.json["filename"] == "from-the-portal.csv" and accepted.json["total_rows"] == 1
+    no_file = world.client.post("/v1/deals/import", headers=who, content_type="multipart/form-data",
+                                data={"other": "x"})
+    assert no_file.status_code == 422 and "file" in no_file.json["errors"]
