@@ -30,7 +30,8 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - the name http.server calls
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 with receiver.lock:
-                    receiver.requests.append({"at": time.time(), "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    receiver.requests.append({"at": time.time(), "headers": headers, "body": body})
                     failing = len(receiver.requests) <= receiver.failures
                 self.send_response(503 if failing else 204)
                 if failing:
