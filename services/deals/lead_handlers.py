@@ -229,6 +229,23 @@ def decline_lead(lead_id: str, reason: str, *, principal: Principal, policy: Ass
     return lead
 
 
+def assign_by_hand(lead_id: str, partner_id: str, *, principal: Principal, policy: AssignmentPolicy,
+                   uow: DealsUnitOfWork, now: dt.datetime | None = None) -> Lead:
+    """The desk gives a lead in its queue to a partner of its choosing (any partner with a profile, or direct)."""
+    now = now or utcnow()
+    with uow:
+        lead = uow.leads.get(lead_id, for_update=True)
+        if lead is None:
+            raise NotFound(lead_id)
+        if partner_id != "direct" and uow.partners.get(partner_id) is None:
+            raise InvalidLead({"partner_id": [f"No partner profile {partner_id!r}."]})
+        lead.assign(partner_id, basis="desk", due_at=policy.due_at(now, lead.sla_hours), now=now, reasons=[
+            {"factor": "desk", "value": None, "points": None, "basis": f"assigned by {principal.sub}"}])
+        uow.leads.save(lead)
+        uow.commit()
+    return lead
+
+
 def reassign_overdue(*, uow_factory: Callable[[], DealsUnitOfWork], policy: AssignmentPolicy,
                      now: dt.datetime | None = None, limit: int = 200) -> int:
     """Leads not accepted within their SLA expire for their partner and go to the next one; one transaction each."""
@@ -302,5 +319,5 @@ def on_territory_changed(event: CloudEvent, *, uow: DealsUnitOfWork) -> None:
     uow.territories.upsert(event.data)
 
 
-__all__ = ["accept_lead", "create_lead", "decline_lead", "get_lead", "get_partner", "iso", "lead_analytics",
-           "list_leads", "on_territory_changed", "put_partner", "reassign_overdue"]
+__all__ = ["accept_lead", "assign_by_hand", "create_lead", "decline_lead", "get_lead", "get_partner", "iso",
+           "lead_analytics", "list_leads", "on_territory_changed", "put_partner", "reassign_overdue"]

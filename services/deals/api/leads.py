@@ -187,6 +187,31 @@ def decline(body, lead_id):
     return lead_handlers.view(lead, principal)
 
 
+class AssignSchema(Schema):
+    partner_id = Text(100, required=True, metadata={"description": "a partner with a profile, or direct"})
+
+
+@blp.route("/<lead_id>/assign", methods=["POST"])
+@roles_required("admin", "desk")
+@blp.arguments(AssignSchema())
+@blp.response(200, LeadSchema)
+@blp.alt_response(404, description="No such lead")
+@blp.alt_response(409, description="Not in the desk's queue")
+@blp.alt_response(422, description="No such partner")
+@problems(403)
+def assign(body, lead_id):
+    """Give a lead waiting in the desk's queue to a partner (admin, desk)."""
+    principal = require_roles("admin", "desk")
+    deals = _deals()
+    try:
+        lead = _act(lead_id, lambda: lead_handlers.assign_by_hand(lead_id, body["partner_id"], principal=principal,
+                                                                  policy=lead_policy(deals.settings),
+                                                                  uow=deals.uow_factory()))
+    except lead_handlers.InvalidLead as exc:
+        abort(422, message="The lead cannot be assigned.", errors=exc.errors)
+    return lead_handlers.view(lead, principal)
+
+
 def _act(lead_id: str, action):
     try:
         if str(uuid.UUID(lead_id)) != lead_id:

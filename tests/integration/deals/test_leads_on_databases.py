@@ -193,11 +193,25 @@ def test_declines_move_the_lead_on_and_after_the_limit_it_goes_to_the_desk(stand
         lead = stand.client.get(f"/v1/leads/{lead['id']}", headers=stand.bearer("desk")).get_json()
     assert len(set(seen)) == 3  # never back to a partner that declined
     assert lead["status"] == "unassigned" and lead["assignee"] is None and "Declined 3 times" in lead["desk_reason"]
+    queue = stand.client.get("/v1/leads?status=unassigned", headers=stand.bearer("desk")).get_json()["items"]
+    assert lead["id"] in [item["id"] for item in queue]
+    unknown = stand.client.post(f"/v1/leads/{lead['id']}/assign", headers=stand.bearer("desk"),
+                                json={"partner_id": "p-nobody"})
+    assert unknown.status_code == 422
+    by_hand = stand.client.post(f"/v1/leads/{lead['id']}/assign", headers=stand.bearer("desk"),
+                                json={"partner_id": seen[0]})
+    assert by_hand.status_code == 200 and by_hand.get_json()["assignee"] == seen[0]
+    assert by_hand.get_json()["attempts"][-1]["basis"] == "desk"
+    again = stand.client.post(f"/v1/leads/{lead['id']}/assign", headers=stand.bearer("admin"),
+                              json={"partner_id": seen[1]})
+    assert again.status_code == 409  # only a lead in the desk's queue
+    assert stand.client.post(f"/v1/leads/{lead['id']}/assign", headers=stand.partner(seen[0]),
+                             json={"partner_id": seen[0]}).status_code == 403
     blank = stand.client.post(f"/v1/leads/{stand.lead()['id']}/decline", headers=stand.partner("p-dec-0"),
                               json={"reason": "  "})
     assert blank.status_code in (404, 422)
     types = [e["type"] for e in stand.events(DEALS_LEADS)]
-    assert types.count("lead.declined") == 3 and types.count("lead.reassigned") == 3
+    assert types.count("lead.declined") == 3 and types.count("lead.reassigned") == 4  # 2 on, 1 to the desk, 1 by hand
 
 
 def test_the_sla_job_expires_a_lead_and_reassigns_it(stand):

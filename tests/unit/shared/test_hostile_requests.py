@@ -427,6 +427,7 @@ def write_endpoints(world: World) -> list[tuple[str, str, str, dict | None]]:
                                       "lead_capacity": 3},
         "/v1/leads": {"customer": {"name": "Acme Ltd", "country": "GB"}, "products": [world.product]},
         "/v1/leads/<lead_id>/accept": {}, "/v1/leads/<lead_id>/decline": {"reason": "x"},
+        "/v1/leads/<lead_id>/assign": {"partner_id": "fuzz-partner"},
         "/v1/territories/<name>": {"owner": "direct", "countries": ["GB"], "named_accounts": ["acme.co.uk"]},
     }
     ids = {"listing_id": world.listing_id, "deal_id": world.deal_id, "case_id": world.case_id,
