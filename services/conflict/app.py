@@ -10,6 +10,7 @@ from services.conflict.api.analytics import AnalyticsGauges
 from services.conflict.api.analytics import blp as analytics_blueprint
 from services.conflict.api.cases import blp as cases_blueprint
 from services.conflict.api.desk import desk as desk_blueprint
+from services.conflict.api.leads import blp as lead_board_blueprint
 from services.conflict.api.queues import blp as queues_blueprint
 from services.conflict.api.territories import blp as territories_blueprint
 from services.conflict.bootstrap import Conflict, bootstrap
@@ -26,5 +27,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, conflict: Conflict | 
     api.register_blueprint(queues_blueprint)
     api.register_blueprint(analytics_blueprint)
     api.register_blueprint(territories_blueprint)
+    api.register_blueprint(lead_board_blueprint)
     app.register_blueprint(desk_blueprint)
     return app

@@ -18,7 +18,7 @@ from services.conflict.domain.rules import CaseFacts, RulesOfEngagement
 from services.conflict.matching.scoring import contact_for_matching
 from services.conflict.overlaps import Findings, OverlapDetector, OverlappingRegistration, customer_domains
 from shared.events import CloudEvent
-from shared.topics import CATALOG_LISTINGS, DEALS_PARTNERS, DEALS_REGISTRATIONS
+from shared.topics import CATALOG_LISTINGS, DEALS_LEADS, DEALS_PARTNERS, DEALS_REGISTRATIONS
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
     from services.conflict.storage.uow import ConflictUnitOfWork
@@ -206,7 +206,7 @@ def on_listing_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
 
 
 # What the conflict consumer subscribes to: the one list the worker, the lag metrics and the tests share.
-CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS)
+CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS, DEALS_LEADS)
 
 
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:
@@ -218,6 +218,7 @@ def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) ->
         "listing.updated": on_listing_changed,
         "listing.retired": on_listing_changed,
         "partner.updated": territory_handlers.on_partner_changed,
+        **dict.fromkeys(territory_handlers.LEAD_EVENTS, territory_handlers.on_lead_changed),
         **{event_type: changed for event_type in ("deal.approved", "deal.updated", "deal.rejected", "deal.withdrawn",
                                                    "deal.expired", "deal.closed")},
     }

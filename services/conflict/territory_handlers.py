@@ -7,6 +7,7 @@ the owner's queue, a rejection by rule (an auto-resolved case, like an own dupli
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -17,6 +18,7 @@ from services.conflict.domain.territories import Territory, TerritoryJudgement, 
 from services.conflict.domain.territories import judge as judge_rules
 from services.conflict.overlaps import customer_domains
 from shared.auth import Principal
+from shared.clock import parse_iso
 from shared.events import CloudEvent
 
 if TYPE_CHECKING:
@@ -69,6 +71,54 @@ def list_territories(*, uow: ConflictUnitOfWork) -> list[Territory]:
 def on_partner_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
     """deals.partners.v1: which partners exist (territory owners) and where each may sell."""
     uow.partners.upsert(event.data)
+
+
+LEAD_EVENTS = ("lead.created", "lead.assigned", "lead.accepted", "lead.declined", "lead.expired", "lead.reassigned")
+
+
+def on_lead_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
+    """deals.leads.v1: the desk's lead board keeps each lead's latest state, with every assignment's reasons."""
+    uow.lead_board.upsert(event.data)
+
+
+def lead_board(*, uow: ConflictUnitOfWork, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Leads newest first, each assignment with its partner's tier and channel as conflict knows them."""
+    with uow:
+        leads = uow.lead_board.list(status=status, limit=limit)
+        partners = {pid: uow.partners.get(pid) for pid in {a["partner_id"] for lead in leads
+                                                            for a in lead.get("attempts") or []}}
+    for lead in leads:
+        for attempt in lead.get("attempts") or []:
+            profile = partners.get(attempt["partner_id"]) or {}
+            attempt["tier"] = profile.get("tier")
+            channels = profile.get("channels") or ["direct" if attempt["partner_id"] == "direct" else None]
+            attempt["channel"] = channels[0]
+    return leads
+
+
+def lead_figures(leads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Leads by the assignee's channel and tier (as lead_board labels them), acceptance rate, reassignments and
+    time to accept (hours from an assignment to its acceptance)."""
+    groups: dict[str, dict[str, dict[str, int]]] = {"channel": {}, "tier": {}}
+    hours: list[float] = []
+    for lead in leads:
+        for attempt in lead.get("attempts") or []:
+            for dimension in ("channel", "tier"):
+                row = groups[dimension].setdefault(str(attempt.get(dimension) or "unknown"),
+                                                   {"assigned": 0, "accepted": 0, "declined": 0, "expired": 0})
+                row["assigned"] += 1
+                if attempt.get("outcome") in row:
+                    row[attempt["outcome"]] += 1
+            ended, assigned = parse_iso(attempt.get("ended_at")), parse_iso(attempt.get("assigned_at"))
+            if attempt.get("outcome") == "accepted" and ended and assigned:
+                hours.append((ended - assigned).total_seconds() / 3600)
+    accepted = sum(1 for lead in leads if lead["status"] == "accepted")
+    return {"leads": len(leads), "by_channel": groups["channel"], "by_tier": groups["tier"],
+            "acceptance_rate": round(accepted / len(leads), 4) if leads else None,
+            "reassignments": sum(max(len(lead.get("attempts") or []) - 1, 0) for lead in leads),
+            "time_to_accept_hours": {"median": round(statistics.median(hours), 3) if hours else None,
+                                     "mean": round(statistics.fmean(hours), 3) if hours else None,
+                                     "count": len(hours)}}
 
 
 # --- The rule hook of each verdict --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ registration, a lead that times out and moves on, and the bad inputs."""
 import time
 
 from tests.conftest import unique
+from tests.e2e.test_desk_browser import browser_page  # noqa: F401 - the Chromium page fixture
 
 
 def wait_for(check, timeout_s=30.0):
@@ -179,3 +180,46 @@ def test_bad_territories_profiles_and_leads_get_422_naming_the_problem(api):
     bad_lead = api.call("POST", "deals", "/v1/leads", as_=api.headers("sales"),
                         json={"customer": {"name": "X AB", "country": "SE"}, "products": [unique("nope")]})
     assert bad_lead.status_code == 422 and "products.0" in bad_lead.json()["errors"]
+
+
+def test_the_desk_shows_each_lead_and_why_it_went_where_it_went(api, browser_page, tmp_path):  # noqa: F811
+    gold = unique("desk-gold")
+    profile(api, gold, tier="gold", countries=("NZ",))
+    product = api.published_listing()
+    hostile = f"<img src=x onerror=alert(1)> {unique('Kiwi')} Ltd"
+    lead = create_lead(api, {"name": hostile, "domain": f"{unique('kiwi')}.co.nz", "country": "NZ"}, [product])
+    stranded = create_lead(api, {"name": "Nowhere Ltd", "country": "NZ"}, [product], sla_hours=100)
+    desk = api.headers("desk")
+    declined = api.call("POST", "deals", f"/v1/leads/{stranded['id']}/decline",
+                        as_=api.headers("partner", partner_id=gold), json={"reason": "Too far"})
+    assert declined.status_code == 200 and declined.json()["status"] == "unassigned"  # nobody else sells in NZ
+    board = wait_for(lambda: (b := api.call("GET", "conflict", "/v1/leads", as_=desk).json()) and {
+        item["id"]: item for item in b["items"]}.get(stranded["id"], {}).get("status") == "unassigned" and b)
+    assert board, "conflict read the leads from deals.leads.v1"
+    items = {item["id"]: item for item in board["items"]}
+    mine = items[lead["id"]]
+    assert mine["assignee"] == gold and mine["attempts"][0]["tier"] == "gold"
+    assert mine["attempts"][0]["channel"] == "reseller"
+    assert {r["factor"] for r in mine["attempts"][0]["reasons"]} >= {"tier", "capacity", "win_rate"}
+    assert board["figures"]["by_tier"]["gold"]["assigned"] >= 2 and board["figures"]["leads"] >= 2
+    assert "notes" not in mine
+    assert api.call("GET", "conflict", "/v1/leads", as_=api.headers("partner", partner_id=gold)).status_code == 403
+
+    page = browser_page
+    alerts = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.goto(api.stack.url("conflict") + "/desk#leads")
+    page.fill("#token", api.tokens.issue("desk", sub=unique("desk:leads")))
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#leads[data-loaded='true']")
+    row = page.locator(f"#leads-table tr[data-lead='{lead['id']}']")
+    assert hostile in row.inner_text() and gold in row.inner_text()
+    assert "tier gold" in row.inner_text() and "capacity" in row.inner_text()
+    page.select_option("#leads-status", "unassigned")
+    page.wait_for_selector(f"#leads-table tr[data-lead='{stranded['id']}']")
+    assert "No partner with free capacity" in page.inner_text("#leads-table")
+    assert page.locator(f"#leads-table tr[data-lead='{lead['id']}']").count() == 0
+    assert page.locator("#nav-leads[aria-current='page']").count() == 1 and alerts == []
+    screenshot = tmp_path / "desk-leads.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"leads view screenshot: {screenshot}")

@@ -138,6 +138,7 @@ function signOut() {
   clearInterval(state.timer);
   $("desk").hidden = true;
   $("analytics").hidden = true;
+  $("leads").hidden = true;
   $("views").hidden = true;
   $("signed-in").hidden = true;
   $("token").value = "";
@@ -163,6 +164,11 @@ async function route() {
     if (!state.analyticsLoaded) await loadAnalytics();
     return;
   }
+  if (hash.has("leads")) {
+    showView("leads");
+    await loadLeads();
+    return;
+  }
   const firstVisit = state.view !== "cases" || !state.items.length;
   showView("cases");
   if (firstVisit) await refreshList();
@@ -175,7 +181,8 @@ function showView(view) {
   state.view = view;
   $("desk").hidden = view !== "cases";
   $("analytics").hidden = view !== "analytics";
-  for (const [name, link] of [["cases", $("nav-cases")], ["analytics", $("nav-analytics")]]) {
+  $("leads").hidden = view !== "leads";
+  for (const [name, link] of [["cases", $("nav-cases")], ["analytics", $("nav-analytics")], ["leads", $("nav-leads")]]) {
     if (name === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -210,6 +217,10 @@ async function refresh({ timed = false } = {}) {
   try {
     if (state.view === "analytics") {
       if (!timed) await loadAnalytics();
+      return;
+    }
+    if (state.view === "leads") {
+      await loadLeads();
       return;
     }
     await refreshList();
@@ -497,6 +508,49 @@ function onKey(event) {
   state.keys = state.keys.then(action).catch((error) => say(error.message, true));
 }
 
+// --- leads (issue 18): GET v1/leads, conflict's board of deals.leads.v1 -----------------------------------
+
+async function loadLeads() {
+  const query = new URLSearchParams({ limit: "100" });
+  if ($("leads-status").value) query.set("status", $("leads-status").value);
+  $("leads").dataset.loaded = "false";
+  let answer;
+  try {
+    answer = await call("GET", `v1/leads?${query}`);
+  } catch (error) {
+    say(`Leads: ${error.message}`, true);
+    return;
+  }
+  const figures = answer.figures;
+  const spread = figures.time_to_accept_hours;
+  const tiles = [["Leads", figures.leads], ["Accepted", percent(figures.acceptance_rate)],
+    ["Reassignments", figures.reassignments], ["Time to accept p50", spread.median === null ? "–" : `${spread.median} h`],
+    ...Object.entries(figures.by_tier).map(([tier, row]) => [`${tier}: accepted / assigned`, `${row.accepted} / ${row.assigned}`]),
+    ...Object.entries(figures.by_channel).map(([channel, row]) => [`${channel}: accepted / assigned`, `${row.accepted} / ${row.assigned}`])];
+  $("leads-tiles").replaceChildren(...tiles.map(([label, value]) => el("div", { class: "tile" }, el("span", { class: "tile-value" }, String(value)), el("span", { class: "muted" }, label))));
+  $("leads-table").tBodies[0].replaceChildren(...answer.items.map(leadRow));
+  $("leads").dataset.loaded = "true";
+}
+
+function leadRow(lead) {
+  const attempts = lead.attempts || [];
+  const current = attempts[attempts.length - 1];
+  const why = current ? el("div", {},
+    el("strong", {}, current.basis), current.score !== null && current.score !== undefined ? ` · score ${current.score}` : "",
+    el("ul", { class: "plain reasons" }, ...(current.reasons || []).map((r) =>
+      el("li", {}, el("code", {}, r.factor), r.points !== null && r.points !== undefined ? ` ${r.points} · ` : " · ", r.basis || "")))) : el("span", { class: "muted" }, lead.desk_reason || "–");
+  const holder = lead.assignee ? `${lead.assignee}${current && current.tier ? ` (${current.tier})` : ""}` : "desk queue";
+  const passes = attempts.filter((a) => a.outcome === "declined" || a.outcome === "expired")
+    .map((a) => `${a.partner_id}: ${a.outcome}`).join(", ");
+  return el("tr", { "data-lead": lead.id },
+    el("td", {}, when(lead.created_at)),
+    el("td", {}, `${(lead.customer || {}).name || "–"} · ${(lead.customer || {}).country || ""}`),
+    el("td", {}, el("span", { class: `badge lead-status ${lead.status}` }, lead.status)),
+    el("td", {}, lead.status === "accepted" && current ? current.partner_id : holder),
+    el("td", {}, why),
+    el("td", {}, passes || "–"));
+}
+
 // --- analytics -------------------------------------------------------------------------------------------
 
 const CHANNEL_COLOURS = { reseller: "#2457c5", distributor: "#7a5af5", msp: "#0e9384", marketplace: "#dc6803", direct: "#c01048" };
@@ -640,6 +694,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("reject-all").addEventListener("click", () => decide("reject_all"));
   $("dismiss").addEventListener("click", () => decide("dismiss"));
   $("analytics-filters").addEventListener("submit", (event) => { event.preventDefault(); loadAnalytics(); });
+  $("leads-status").addEventListener("change", () => loadLeads());
   document.addEventListener("keydown", onKey);
   // popstate, not hashchange: it comes with every move to another #fragment and with Back / Forward between
   // entries the page pushed itself (closing a case), which hashchange may not.

@@ -80,6 +80,17 @@ partner_profiles = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.JSON, nullable=False),
 )
+# The desk's lead board (migration 0012): the latest state of each vendor lead, from deals.leads.v1.
+lead_board = sa.Table(
+    "lead_board", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("assignee", sa.String(100)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Index("ix_lead_board_created", "created_at", "id"),
+)
 
 # Channel analytics read registrations and cases by time window (migration 0005).
 sa.Index("ix_registrations_recorded_at", registrations.c.recorded_at)

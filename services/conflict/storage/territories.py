@@ -1,4 +1,5 @@
-"""Territories with every version of each, and the partner profiles read model (from deals.partners.v1), as rows."""
+"""Territories with every version of each, and the read models of partner profiles (deals.partners.v1) and of
+vendor leads (deals.leads.v1), as rows."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from services.conflict.domain.territories import Territory
-from services.conflict.storage.tables import partner_profiles, territories, territory_versions
+from services.conflict.storage.tables import lead_board, partner_profiles, territories, territory_versions
+from shared.clock import parse_iso
 from shared.uow import SeenAggregates
 
 
@@ -82,3 +84,28 @@ class PartnerDirectory:
 
     def ids(self) -> set[str]:
         return set(self._connection.execute(sa.select(partner_profiles.c.partner_id)).scalars())
+
+
+class LeadBoard:
+    """The latest state of each vendor lead (from deals.leads.v1), for the desk."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def upsert(self, lead: dict[str, Any]) -> None:
+        """Keep the newest version; an older event arriving late changes nothing."""
+        b = lead_board.c
+        current = self._connection.execute(sa.select(b.version).where(b.id == lead["id"])).scalar_one_or_none()
+        row = dict(id=lead["id"], status=lead["status"], assignee=lead.get("assignee"),
+                   created_at=parse_iso(lead["created_at"]), version=lead["version"], document=lead)
+        if current is None:
+            self._connection.execute(lead_board.insert().values(**row))
+        elif lead["version"] >= current:
+            self._connection.execute(lead_board.update().where(b.id == lead["id"]).values(**row))
+
+    def list(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        b = lead_board.c
+        query = sa.select(b.document).order_by(b.created_at.desc(), b.id.desc()).limit(limit)
+        if status:
+            query = query.where(b.status == status)
+        return list(self._connection.execute(query).scalars())

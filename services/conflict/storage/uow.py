@@ -13,7 +13,7 @@ from services.conflict.storage.repository import (
     ListingTitles,
     TrackedRegistrationRepository,
 )
-from services.conflict.storage.territories import PartnerDirectory, TerritoryRepository
+from services.conflict.storage.territories import LeadBoard, PartnerDirectory, TerritoryRepository
 from shared.doorbell import Doorbell
 from shared.uow import ConsumingUnitOfWork, SqlUnitOfWork
 
@@ -27,6 +27,7 @@ class ConflictUnitOfWork(ConsumingUnitOfWork, Protocol):
     listing_titles: ListingTitles
     territories: TerritoryRepository
     partners: PartnerDirectory
+    lead_board: LeadBoard
 
 
 class SqlConflictUnitOfWork(SqlUnitOfWork):
@@ -41,3 +42,4 @@ class SqlConflictUnitOfWork(SqlUnitOfWork):
         self.listing_titles = ListingTitles(connection)
         self.territories = TerritoryRepository(connection, self.seen)
         self.partners = PartnerDirectory(connection)
+        self.lead_board = LeadBoard(connection)

@@ -1,6 +1,6 @@
 """Partner profiles and leads as they travel: partner.updated on the compacted deals.partners.v1 (keyed by partner
 id, the whole profile), and lead.* on deals.leads.v1 (keyed by lead id). A lead event carries the lead's business
-facts and its current assignment with the reasons for it; never the notes (free text that may name people)."""
+facts and its assignments with the reasons for each; never the notes (free text that may name people)."""
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +23,8 @@ def lead_event(event_type: str, lead: Lead, extra_data: dict[str, Any] | None = 
     data = {name: document[name] for name in ("id", "status", "customer", "products", "created_at", "assignee",
                                               "due_at", "declines", "registration_id", "version", "desk_reason")}
     data["attempt"] = last.to_dict() if last else None
-    data["attempts"] = len(lead.attempts)
+    # every assignment with its reasons and outcome, so that conflict's desk can show why a lead went where
+    data["attempts"] = [attempt.to_dict() for attempt in lead.attempts]
     data.update(extra_data or {})
     return CloudEvent(type=event_type, source=SOURCE, subject=lead.id, data=data)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from services.conflict.domain.events import new_events
 from services.conflict.domain.model import Case, TrackedRegistration
 from shared.uow import FakeUnitOfWorkBase, SeenAggregates
-from tests.unit.conflict.territory_fakes import FakePartners, FakeTerritories
+from tests.unit.conflict.territory_fakes import FakeLeadBoard, FakePartners, FakeTerritories
 
 
 class FakeDatabase:
@@ -148,6 +148,7 @@ class FakeConflictUnitOfWork(FakeUnitOfWorkBase):
         self.listing_titles = FakeListingTitles(self.db)
         self.territories = FakeTerritories(self.db, self.seen)
         self.partners = FakePartners(self.db)
+        self.lead_board = FakeLeadBoard(self.db)
 
 
 class FakeListingTitles:

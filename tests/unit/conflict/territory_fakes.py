@@ -54,3 +54,17 @@ class FakePartners:
 
     def ids(self):
         return set(self._rows)
+
+
+class FakeLeadBoard:
+    def __init__(self, db):
+        self._rows: dict[str, dict] = db.__dict__.setdefault("lead_board", {})
+
+    def upsert(self, lead):
+        current = self._rows.get(lead["id"])
+        if current is None or lead["version"] >= current["version"]:
+            self._rows[lead["id"]] = copy.deepcopy(lead)
+
+    def list(self, *, status=None, limit=100):
+        rows = sorted(self._rows.values(), key=lambda d: (d["created_at"], d["id"]), reverse=True)
+        return [copy.deepcopy(d) for d in rows if not status or d["status"] == status][:limit]

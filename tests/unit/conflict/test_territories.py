@@ -157,3 +157,28 @@ def test_the_rules_file_refuses_an_unknown_territory_action(tmp_path):
         rules_from(tmp_path, "version: 1\nterritories: {named_account: ignore}\n")
     with pytest.raises(RulesError, match="territories.colour"):
         rules_from(tmp_path, "version: 1\nterritories: {colour: blue}\n")
+
+
+def test_the_lead_board_keeps_each_leads_latest_state_and_its_figures(db):
+    partner_profile(db, "p-gold")
+
+    def lead_event(version, status, attempts, event_type="lead.assigned"):
+        return CloudEvent(type=event_type, source="/dealgate/deals", subject="lead-1", data={
+            "id": "lead-1", "status": status, "version": version, "created_at": "2030-01-07T09:00:00Z",
+            "customer": {"name": "Kunde", "country": "DE"}, "products": ["x"],
+            "assignee": attempts[-1]["partner_id"] if status == "assigned" else None, "attempts": attempts})
+
+    assigned = {"partner_id": "p-gold", "basis": "score", "score": 61.0, "assigned_at": "2030-01-07T09:00:00Z",
+                "reasons": [{"factor": "tier", "points": 18.75}], "outcome": None, "ended_at": None}
+    accepted = {**assigned, "outcome": "accepted", "ended_at": "2030-01-07T12:00:00Z"}
+    for event in (lead_event(3, "accepted", [accepted], "lead.accepted"), lead_event(2, "assigned", [assigned])):
+        uow = FakeConflictUnitOfWork(db)
+        with uow:
+            handlers.consumer_handlers(detector=OverlapDetector(), rules=RULES)[event.type](event, uow=uow)
+            uow.commit()
+    board = territory_handlers.lead_board(uow=FakeConflictUnitOfWork(db))
+    assert [lead["status"] for lead in board] == ["accepted"]  # the older event, arriving late, changed nothing
+    assert board[0]["attempts"][0]["tier"] == "gold" and board[0]["attempts"][0]["channel"] == "reseller"
+    figures = territory_handlers.lead_figures(board)
+    assert figures["by_tier"] == {"gold": {"assigned": 1, "accepted": 1, "declined": 0, "expired": 0}}
+    assert figures["acceptance_rate"] == 1.0 and figures["time_to_accept_hours"]["median"] == 3.0
