@@ -53,7 +53,7 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> str:
     return result.stdout
 
 
-def compose(env_file: Path, *args: str, timeout: float = 600) -> None:
+def compose(env_file: Path, *args: str, timeout: float = 1800) -> None:
     command = [sys.executable, "-m", "podman_compose", "--project-name", PROJECT, "--env-file", str(env_file),
                "-f", str(COMPOSE_FILE), *args]
     log = REPO / "var" / "compose-smoke" / "podman-compose.log"
@@ -226,10 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         compose(env_file, "down", "-v")  # what an interrupted run may have left
         say(f"podman-compose up: {COMPOSE_FILE.relative_to(REPO)} as project {PROJECT} ...")
         compose(env_file, "up", "-d")
-        wait_for("the three migrations", migrations_done, 180)
+        wait_for("the three migrations", migrations_done, 600)
         say(f"migrations done at {time.monotonic() - started:.1f}s")
         for service in PORTS:
-            wait_for(f"{service} /readyz and Kafka", lambda service=service: ready(service), 180)  # type: ignore[misc]
+            wait_for(f"{service} /readyz and Kafka", lambda service=service: ready(service), 600)  # type: ignore[misc]
         startup_s = time.monotonic() - started
         say(f"all three APIs ready with Kafka in {startup_s:.1f}s (from podman-compose up)")
         running = podman("ps", "--filter", f"label=io.podman.compose.project={PROJECT}", "--format",
