@@ -77,13 +77,16 @@ class ImportStore:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def take_next(self, worker: str, *, lease: dt.timedelta, now: dt.datetime | None = None) -> dict[str, Any] | None:
-        """The oldest unfinished job whose lease is free or expired (its runner stopped), leased to `worker`."""
+        """An unfinished job whose lease is free (released after a batch, or run out: its runner stopped), leased
+        to `worker`: a new job first, else the one released longest ago, so jobs take turns batch by batch and a
+        small file is not stuck behind a large one."""
         now = now or utcnow()
         with self._engine.begin() as connection:
             candidates = connection.execute(
                 sa.select(import_jobs.c.id).where(_unfinished)
                 .where(sa.or_(import_jobs.c.lease_until.is_(None), import_jobs.c.lease_until < now))
-                .order_by(import_jobs.c.created_at).limit(5)).scalars().all()
+                .order_by(import_jobs.c.lease_until.is_not(None), import_jobs.c.lease_until,
+                          import_jobs.c.created_at).limit(5)).scalars().all()
             for job_id in candidates:
                 taken = connection.execute(
                     import_jobs.update().where(import_jobs.c.id == job_id, _unfinished)
@@ -126,6 +129,13 @@ class ImportStore:
                 replayed_rows=import_jobs.c.replayed_rows + counts["replayed"],
                 failed_rows=import_jobs.c.failed_rows + counts["failed"]))
         return True
+
+    def release(self, job_id: str, worker: str) -> None:
+        """Let the job's next batch go to whichever runner asks next (after the jobs waiting longer)."""
+        with self._engine.begin() as connection:
+            connection.execute(import_jobs.update().where(
+                import_jobs.c.id == job_id, import_jobs.c.lease_owner == worker).values(
+                lease_owner=None, lease_until=utcnow()))
 
     def finish(self, job_id: str, worker: str) -> None:
         with self._engine.begin() as connection:

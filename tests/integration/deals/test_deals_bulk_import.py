@@ -74,7 +74,7 @@ def world(database_url):
 
 
 def _run(world: World) -> None:
-    assert ImportRunner(world.deals, batch_rows=2).run_next() is True
+    ImportRunner(world.deals, batch_rows=2).run_until_idle()
 
 
 def test_each_row_is_submitted_like_a_single_submission_and_reported(world):
@@ -179,7 +179,7 @@ def test_a_stopped_runner_s_job_is_finished_by_another_without_a_row_registered_
         crashed.submit_row(taken, principal, row)
     assert world.registrations_of(partner_id) == 4
     threading.Event().wait(0.3)  # the lease runs out
-    assert ImportRunner(world.deals, worker="successor", lease=lease).run_next() is True
+    ImportRunner(world.deals, worker="successor", lease=lease).run_until_idle()
     report = world.client.get(f"/v1/deals/import/{job['id']}", headers=who).json
     assert report["status"] == "done" and report["processed_rows"] == 9 and report["failed_rows"] == 0
     assert world.registrations_of(partner_id) == 9, "no row registered twice"
@@ -234,3 +234,16 @@ def test_a_browser_form_uploads_the_file_as_multipart(world):
     no_file = world.client.post("/v1/deals/import", headers=who, content_type="multipart/form-data",
                                 data={"other": "x"})
     assert no_file.status_code == 422 and "file" in no_file.json["errors"]
+
+
+def test_jobs_take_turns_so_a_small_file_is_not_stuck_behind_a_large_one(world):
+    who = world.bearer("partner", partner_id=f"imp-{uuid.uuid4().hex[:6]}")
+    large = world.upload(who, "\n".join([HEADER] + [world.row() for _ in range(40)])).json
+    small = world.upload(world.bearer("sales"), "\n".join([HEADER, world.row()])).json
+    runner = ImportRunner(world.deals, batch_rows=5, turn_s=0.0)  # one batch per turn
+    assert runner.run_next() and runner.run_next()
+    store = ImportStore(world.deals.engine)
+    assert store.job(small["id"])["status"] == "done"
+    assert store.job(large["id"])["processed_rows"] == 5
+    runner.run_until_idle()
+    assert store.job(large["id"])["status"] == "done"
