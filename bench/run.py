@@ -95,6 +95,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs, for a smoke test")
     parser.add_argument("--only", nargs="*", choices=list(PARTS) + ["quality"])
+    parser.add_argument("--drain", type=int, default=None,
+                        help="registrations for the pipeline's drain (default 100,000; --quick 2,000)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     quick_args = {
@@ -111,7 +113,10 @@ def main() -> int:
     for name in PARTS:
         if name not in selected:
             continue
-        part, failure = run_part(name, quick_args[name] if args.quick else [], args.quick)
+        extra = quick_args[name] if args.quick else []
+        if name == "pipeline" and args.drain is not None:
+            extra = [*extra, "--drain", str(args.drain)]
+        part, failure = run_part(name, extra, args.quick)
         if failure:
             failures.append(failure)
         latencies = part.pop("verdict_latencies_ms", latencies)
