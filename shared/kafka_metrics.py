@@ -11,10 +11,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from shared.bus import PLAINTEXT, KafkaSecurity
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS, dlq_name
+from shared.topics import CONSUMED_BY, dlq_name
 
 log = structlog.get_logger(__name__)
-DLQ_TOPICS = tuple(dlq_name(t) for t in (CATALOG_LISTINGS, DEALS_REGISTRATIONS, CONFLICT_CASES))
+# A DLQ for every topic some service consumes (the issue-18 topics included).
+DLQ_TOPICS = tuple(dlq_name(t) for t in dict.fromkeys(t for topics in CONSUMED_BY.values() for t in topics))
 
 
 class KafkaDepthCollector:

@@ -43,4 +43,4 @@ PUBLISHED_BY = {"catalog": (CATALOG_LISTINGS,), "deals": (DEALS_REGISTRATIONS, D
 # The topics each service's consumers read (every run_consumer in services/<name>/workers/; a unit test keeps this
 # equal to them): a secured cluster's ACLs let each service read these and nothing else (deploy/kafka.py).
 CONSUMED_BY = {"catalog": (), "deals": (CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES, DEALS_REGISTRATIONS),
-               "conflict": (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS)}
+               "conflict": (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS, DEALS_LEADS)}
