@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent.parent
 COMPOSE_FILE = REPO / "deploy" / "compose.yaml"
 CONTAINERS_CONF = REPO / "deploy" / "container" / "containers.conf"
@@ -193,6 +195,18 @@ def run_scenario() -> None:
     say(f"verdicts back in deals: {first['id']} approved, {second['id']} rejected ({loser.get('reason')})")
 
 
+def services_by_kind() -> tuple[list[str], list[str], list[str]]:
+    """compose.yaml's services: Kafka, PostgreSQL and Keycloak; the migrations; the APIs and workers."""
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    migrations = [name for name, spec in services.items() if (spec.get("command") or [""])[0] == "migrate"]
+    if sorted(migrations) != sorted(MIGRATIONS):
+        raise SmokeFailed(f"{COMPOSE_FILE.name} has migrations {migrations}, not {list(MIGRATIONS)}")
+    processes = [name for name, spec in services.items()
+                 if "DEALGATE_IMAGE" in str(spec.get("image")) and name not in migrations]
+    infrastructure = [name for name in services if name not in migrations and name not in processes]
+    return infrastructure, migrations, processes
+
+
 def check_images() -> None:
     for variable, default in (("DEALGATE_IMAGE", None), ("KAFKA_IMAGE", "localhost/dealgate-kafka:4.3.1"),
                               ("POSTGRES_IMAGE", "localhost/dealgate-postgres:15"),
@@ -225,9 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         check_images()
         compose(env_file, "down", "-v")  # what an interrupted run may have left
         say(f"podman-compose up: {COMPOSE_FILE.relative_to(REPO)} as project {PROJECT} ...")
-        compose(env_file, "up", "-d")
+        # In two steps, each without podman's --requires: podman 4.3 starts a container's required containers
+        # again whenever it starts it, so every API and worker would rerun the three migrations first.
+        infrastructure, migrations, processes = services_by_kind()
+        compose(env_file, "up", "-d", "--no-deps", *infrastructure, *migrations)
         wait_for("the three migrations", migrations_done, 600)
         say(f"migrations done at {time.monotonic() - started:.1f}s")
+        compose(env_file, "up", "-d", "--no-deps", *processes)
         for service in PORTS:
             wait_for(f"{service} /readyz and Kafka", lambda service=service: ready(service), 600)  # type: ignore[misc]
         startup_s = time.monotonic() - started
