@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import os
 import random
 import signal
 import sys
@@ -262,7 +263,14 @@ class FaultSchedule(threading.Thread):
         the first is measured; the next kill waits until every replica is in sync again."""
         kafka = self.stack.kafka
         kafka.wait_in_sync(timeout_s=120)
-        counts = kafka.leader_counts()
+        for attempt in range(5):  # right after a restart the cluster may not answer at once
+            try:
+                counts = kafka.leader_counts()
+                break
+            except Exception:  # noqa: BLE001 - asked again; the fifth failure is the run's
+                if attempt == 4:
+                    raise
+                time.sleep(2)
         leader = max(counts, key=lambda node: counts[node])
         killed_at = time.monotonic()
         kafka.kill_node(leader)
@@ -556,6 +564,9 @@ def run_once(label: str, planned, rate: float, *, faults: bool, rounds: int, por
         result["recovery_s"] = recovery_s
         result["recoveries_s"] = schedule.recoveries if schedule else []
         result["verdict_recoveries_s"] = schedule.verdict_recoveries if schedule else []
+        probe = schedule.partition_probe if schedule else None
+        result["probe_healthy_round_s"] = probe.healthy_round_s if probe else None
+        result["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)  # the machine's other work, for context
         result["drain_after_last_submission_s"] = round(drain_s, 1)
         result["recovery_probes"] = len(schedule.probes) if schedule else 0
         return result
@@ -596,7 +607,7 @@ def report_json(report: dict, *, count: int, rate: float) -> dict:
     keep = ("brokers", "replication_factor", "min_insync_replicas", "kafka_security", "acknowledged", "lost",
             "duplicated", "cases", "api_availability", "api_first_try_201_share", "api_first_try_refusals",
             "api_slowest_acknowledgement_s", "recoveries_s", "verdict_recoveries_s", "drain_after_last_submission_s",
-            "recovery_probes",
+            "recovery_probes", "probe_healthy_round_s", "load_average_1m_at_end",
             "fault_log")
     return {"registrations": count, "rate_per_s": rate, **{k: report.get(k) for k in keep},
             "cases_fault_free": report["fault_free_cases"], "cases_equal_fault_free": report["cases_equal_fault_free"],

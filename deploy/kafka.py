@@ -264,20 +264,33 @@ class KafkaBroker:
             time.sleep(0.25)
         raise TimeoutError(f"Kafka did not answer on {self.bootstrap_servers} within {wait_s:.0f}s")
 
-    def _metadata_answers(self) -> bool:
-        """This node answers a metadata request and counts itself among the live brokers."""
-        try:
-            from kafka import KafkaAdminClient
+    def _metadata_answers(self, timeout_s: float = 10.0) -> bool:
+        """This node answers a metadata request and counts itself among the live brokers, within `timeout_s`
+        (the admin client runs in a thread of its own: on a starved machine it has been seen to hang past its
+        request timeout, and readiness must not hang with it)."""
+        import threading
 
-            options = self.tls.client_options(ADMIN_USER) if self.tls else {}
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000, **options)
+        answer: list[bool] = []
+
+        def ask() -> None:
             try:
-                admin.list_topics()
-                return self.node_id in {b["broker_id"] for b in admin.describe_cluster()["brokers"]}
-            finally:
-                admin.close()
-        except Exception:  # noqa: BLE001 - not ready yet
-            return False
+                from kafka import KafkaAdminClient
+
+                options = self.tls.client_options(ADMIN_USER) if self.tls else {}
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000,
+                                         bootstrap_timeout_ms=5000, **options)
+                try:
+                    admin.list_topics()
+                    answer.append(self.node_id in {b["broker_id"] for b in admin.describe_cluster()["brokers"]})
+                finally:
+                    admin.close()
+            except Exception:  # noqa: BLE001 - not ready yet
+                answer.append(False)
+
+        asking = threading.Thread(target=ask, daemon=True, name=f"kafka-{self.node_id}-ready")
+        asking.start()
+        asking.join(timeout_s)
+        return bool(answer and answer[0])
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
@@ -513,6 +526,33 @@ class KafkaCluster:
         return KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="dealgate-cluster-admin",
                                 **self.client_security().client_options(), **options)
 
+    def ask(self, question: Any, timeout_s: float = 15.0) -> Any:
+        """question(admin) with a fresh admin client, in a thread of its own and at most `timeout_s` (a starved
+        machine has been seen to leave kafka-python's admin calls hanging past their request timeout)."""
+        import threading
+
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                admin = self.admin(request_timeout_ms=5_000, bootstrap_timeout_ms=5_000)
+                try:
+                    outcome.append((True, question(admin)))
+                finally:
+                    admin.close()
+            except Exception as exc:  # noqa: BLE001 - handed to the caller below
+                outcome.append((False, exc))
+
+        asking = threading.Thread(target=run, daemon=True, name="kafka-cluster-ask")
+        asking.start()
+        asking.join(timeout_s)
+        if not outcome:
+            raise TimeoutError(f"no answer from {self.bootstrap_servers} within {timeout_s:.0f}s")
+        answered, value = outcome[0]
+        if not answered:
+            raise value
+        return value
+
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self, wait_s: float = 90.0) -> KafkaCluster:
         if self.secrets:
@@ -565,8 +605,8 @@ class KafkaCluster:
         from shared.topics import TOPICS
 
         names = list(topics) if topics is not None else [spec.name for spec in TOPICS] + ["__consumer_offsets"]
-        admin = self.admin(request_timeout_ms=5_000)
-        try:
+
+        def count(admin: Any) -> dict[int, int]:
             counts = {b["broker_id"]: 0 for b in admin.describe_cluster()["brokers"]}
             for topic in admin.describe_topics(names):
                 for partition in topic.get("partitions", ()):
@@ -574,8 +614,8 @@ class KafkaCluster:
                     if leader in counts:
                         counts[leader] += 1
             return counts
-        finally:
-            admin.close()
+
+        return self.ask(count)
 
     def wait_in_sync(self, timeout_s: float = 60.0) -> float:
         """Wait until every replica of Dealgate's topics is in sync again (a restarted broker caught up), so that
@@ -583,16 +623,13 @@ class KafkaCluster:
         from shared.topics import TOPICS
 
         started = time.monotonic()
+        names = [spec.name for spec in TOPICS]
         while time.monotonic() - started < timeout_s:
             with contextlib.suppress(Exception):  # a broker may be between states: ask again
-                admin = self.admin(request_timeout_ms=5_000)
-                try:
-                    lagging = [(topic["topic"], partition["partition_index"])
-                               for topic in admin.describe_topics([spec.name for spec in TOPICS])
-                               for partition in topic.get("partitions", ())
-                               if len(partition["isr_nodes"]) < len(partition["replica_nodes"])]
-                finally:
-                    admin.close()
+                lagging = [(topic["topic"], partition["partition_index"])
+                           for topic in self.ask(lambda admin: admin.describe_topics(names))
+                           for partition in topic.get("partitions", ())
+                           if len(partition["isr_nodes"]) < len(partition["replica_nodes"])]
                 if not lagging:
                     return time.monotonic() - started
             time.sleep(0.5)
