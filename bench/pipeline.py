@@ -1,6 +1,6 @@
 """The verdict pipeline under load: capacity ramp, latency at half capacity, bulk drain (one stack, one run).
 
-    python -m bench.pipeline [--start 30] [--step-s 20] [--factor 1.15] [--drain 100000] [--json PATH]
+    python -m bench.pipeline [--start 5] [--step-s 20] [--factor 1.25] [--drain 100000] [--json PATH]
 
 Every figure is read from deals' own database: a registration's `submitted_at` (set just before the 201) and the
 time of its first history entry after "submitted" (written when deals applied the verdict), so the load
@@ -298,8 +298,8 @@ def drain(stack, submitter: Submitter, *, count: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--start", type=float, default=30)
-    parser.add_argument("--factor", type=float, default=1.15)
+    parser.add_argument("--start", type=float, default=5)
+    parser.add_argument("--factor", type=float, default=1.25)
     parser.add_argument("--step-s", type=float, default=20)
     parser.add_argument("--limit", type=float, default=600)
     parser.add_argument("--steady-s", type=float, default=60)
