@@ -3,9 +3,9 @@ end to end through the published ports, then everything torn down (containers, n
 
 python -m deploy.container.compose_smoke [--keep]    --keep leaves the stack up for a look (then: --down)
 
-It submits two overlapping registrations (a reseller's and the direct sales team's) to the deals API, sees the
-second go into conflict, claims and awards the case through the conflict API, and sees both verdicts reach deals:
-the winner approved, the other rejected. It ends with `compose smoke: ok` and the time it took.
+It submits two overlapping registrations (a reseller's, and the direct sales team's with a token from Keycloak) to
+the deals API, sees the second go into conflict, claims and awards the case through the conflict API, and sees
+both verdicts reach deals: the winner approved, the other rejected. It ends with `compose smoke: ok` and the time it took.
 """
 from __future__ import annotations
 
@@ -161,7 +161,10 @@ def run_scenario() -> None:
         raise SmokeFailed(f"no analytics listing in the catalog: {status} {listings}")
     product = listings["items"][0]["id"]
     reseller = token("--role", "partner", "--partner-id", "acme-reseller")
-    sales = token("--role", "sales")
+    # The direct sales team's token comes from Keycloak (client credentials of dealgate-sales), so the deals API
+    # checks it against the issuer's keys: the compose stack's OpenID Connect works end to end.
+    sales = wait_for("a token from Keycloak", lambda: token("--role", "sales", "--idp"), 600)
+    say("sales token from Keycloak (OpenID Connect), partner and desk tokens signed with the env file's secret")
     desk = token("--role", "desk")
     run = secrets.token_hex(3)
     domain = f"nordljus-{run}.se"
