@@ -33,6 +33,8 @@ REALM = "dealgate"
 REALM_FILE = HERE / "keycloak" / "realm-dealgate.json"
 DESK_CLIENT_ID = "dealgate-desk"
 DESK_USER = ("desk", "desk-dev-password")
+PORTAL_CLIENT_ID = "dealgate-portal"
+PORTAL_USER = ("acme-partner", "partner-dev-password")  # a partner person of acme (group partner-acme)
 # "Progress (1): 42/159 MB" as Maven (not in batch mode) reports a download in flight
 PROGRESS = re.compile(r"Progress \(\d+\): (?P<done>[\d.,]+)/(?P<total>[\d.,]+) (?P<unit>[kMG]?B)")
 
@@ -133,13 +135,13 @@ def _maven_get(say: Any, repository: Path) -> None:
     say(f"Keycloak fetched in {time.monotonic() - started:.0f}s")
 
 
-def realm(desk_urls: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The realm file, with the desk client's redirect URIs set to where the desk really is."""
+def realm(desk_urls: tuple[str, ...] = (), portal_urls: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The realm file, with the desk's and the partner portal's redirect URIs set to where they really are."""
     document: dict[str, Any] = json.loads(REALM_FILE.read_text())
-    if desk_urls:
+    for client_id, urls in ((DESK_CLIENT_ID, desk_urls), (PORTAL_CLIENT_ID, portal_urls)):
         for client in document["clients"]:
-            if client["clientId"] == DESK_CLIENT_ID:
-                client["redirectUris"] = list(desk_urls)
+            if urls and client["clientId"] == client_id:
+                client["redirectUris"] = list(urls)
     return document
 
 
@@ -156,10 +158,11 @@ class Keycloak:
     """One Keycloak in dev mode on 127.0.0.1:`port`; `data_dir` is its own home (conf, data, realm, log)."""
 
     def __init__(self, data_dir: Path, *, port: int = 8080, desk_urls: tuple[str, ...] = (),
-                 heap: str = "512m"):
+                 portal_urls: tuple[str, ...] = (), heap: str = "512m"):
         self.data_dir = Path(data_dir)
         self.port = port
         self.desk_urls = desk_urls
+        self.portal_urls = portal_urls
         self.heap = heap
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -197,7 +200,8 @@ class Keycloak:
         # Dev mode keeps its H2 database under data/: starting afresh re-imports the realm as the file has it.
         shutil.rmtree(home / "data", ignore_errors=True)
         (home / "data" / "import").mkdir(parents=True)
-        (home / "data" / "import" / "realm-dealgate.json").write_text(json.dumps(realm(self.desk_urls), indent=1))
+        realm_document = realm(self.desk_urls, self.portal_urls)
+        (home / "data" / "import" / "realm-dealgate.json").write_text(json.dumps(realm_document, indent=1))
         return home
 
     def start(self, wait_s: float = 180.0) -> Keycloak:
@@ -289,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=str(REPO / "var" / "keycloak"))
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    keycloak = Keycloak(Path(args.data_dir), port=args.port, desk_urls=("http://127.0.0.1:8003/desk",))
+    keycloak = Keycloak(Path(args.data_dir), port=args.port, desk_urls=("http://127.0.0.1:8003/desk",),
+                        portal_urls=("http://127.0.0.1:8002/portal",))
     if args.action == "fetch":
         print(fetch())
     elif args.action == "start":

@@ -69,7 +69,8 @@ class Stack:
         # idp="keycloak": a local Keycloak (deploy/keycloak.py) is the services' OpenID Connect issuer.
         self.idp = idp
         self.keycloak = (Keycloak(self.var_dir / "keycloak", port=self.ports.keycloak,
-                                  desk_urls=(self.url("conflict") + "/desk",)) if idp == "keycloak" else None)
+                                  desk_urls=(self.url("conflict") + "/desk",),
+                                  portal_urls=(self.url("deals") + "/portal",)) if idp == "keycloak" else None)
 
     # -- environment ---------------------------------------------------------------------------------
     def env(self) -> dict[str, str]:

@@ -21,7 +21,8 @@ E2E_PORTS = Ports(kafka=29092 + PORT_OFFSET,
                             "conflict": 19303 + PORT_OFFSET})
 # The identity provider of the tests that ask for `keycloak`; the stack trusts its issuer from the start.
 E2E_KEYCLOAK = Keycloak(RUN_DIR / "keycloak", port=18180 + PORT_OFFSET,
-                        desk_urls=(f"http://127.0.0.1:{E2E_PORTS.http['conflict']}/desk",))
+                        desk_urls=(f"http://127.0.0.1:{E2E_PORTS.http['conflict']}/desk",),
+                        portal_urls=(f"http://127.0.0.1:{E2E_PORTS.http['deals']}/portal",))
 
 
 @pytest.fixture(scope="session")
