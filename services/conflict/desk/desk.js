@@ -534,7 +534,8 @@ async function loadLeads() {
 
 function leadRow(lead) {
   const attempts = lead.attempts || [];
-  const current = attempts[attempts.length - 1];
+  // a lead in the desk's queue says why it is there; otherwise the current (or accepted) assignment's reasons
+  const current = lead.status === "unassigned" ? null : attempts[attempts.length - 1];
   const why = current ? el("div", {},
     el("strong", {}, current.basis), current.score !== null && current.score !== undefined ? ` · score ${current.score}` : "",
     el("ul", { class: "plain reasons" }, ...(current.reasons || []).map((r) =>
