@@ -141,8 +141,10 @@ class ProblemResponsesPlugin(BasePlugin):
             for status in self._always(method, path or "", operation):
                 if status not in responses and str(status) not in responses:
                     responses[status] = problem_doc(status)
+            responses.setdefault(414, self._request_line_too_long())
             for status, response in list(responses.items()):
-                if str(status)[0] not in "45" or not isinstance(response, dict) or "$ref" in response:
+                if (str(status)[0] not in "45" or int(status) == 414 or not isinstance(response, dict)
+                        or "$ref" in response):
                     continue
                 content = response.get("content")
                 if not content:
@@ -155,6 +157,13 @@ class ProblemResponsesPlugin(BasePlugin):
                     for media in response["content"].values():
                         if media.get("schema") in (PROBLEM_SCHEMA_NAME, ProblemSchema):
                             media["schema"] = VALIDATION_PROBLEM_SCHEMA_NAME
+
+    @staticmethod
+    def _request_line_too_long() -> dict[str, Any]:
+        """gunicorn, before the app, refuses a request line over 4 KiB (a long path or query) with its own page."""
+        return {"description": "The request line (path and query) is longer than the server reads (4 KiB); "
+                               "answered by the HTTP server as text/html",
+                "content": {"text/html": {"schema": {"type": "string"}}}}
 
     @staticmethod
     def _always(method: str, path: str, operation: dict[str, Any]) -> list[int]:
