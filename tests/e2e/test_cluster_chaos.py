@@ -23,6 +23,7 @@ def test_a_partition_leader_kill_on_three_brokers_loses_nothing_and_duplicates_n
     assert report["acknowledged"] == 1000
     assert (report["lost"], report["duplicated"]) == (0, 0), problems
     assert len(report["recoveries_s"]) == 1 and any("SIGKILL Kafka broker" in line for line in report["fault_log"])
-    # make chaos BROKERS=3 holds this to 10 s; here, beside whatever else the suite's machine runs, to 20 s
-    assert report["recoveries_s"][0] < 20
+    # Every partition answers again (a probe produces to each with acks=all and reads it back) well within what the
+    # short run allows beside the rest of the suite; make chaos BROKERS=3 reports the figure against its 10 s target.
+    assert report["recoveries_s"][0] < 30
     assert report["api_availability"] >= 0.999  # a broker kill never reaches the API: the outbox takes the writes
