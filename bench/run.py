@@ -167,8 +167,8 @@ def verdict(figures: dict, selected: list[str], failures: list[str]) -> int:
 
 
 def print_table(figures: dict) -> None:
-    print(f"\n{'figure':24s} {'value':>12s}  {'target':30s} result")
-    print("-" * 80)
+    print(f"\n{'figure':28s} {'value':>12s}  {'target':34s} result")
+    print("-" * 88)
     for name, target, check in TARGETS:
         value = figures.get(name)
         if value is None:
@@ -186,7 +186,7 @@ def print_table(figures: dict) -> None:
         if name in ("catalog_search_rps", "catalog_search_uncached_rps", "catalog_304_rps") \
                 and figures.get("baseline_json_rps") and value:
             ratio = f" (ratio {value / figures['baseline_json_rps']:.2f})"
-        print(f"{name:24s} {shown:>12s}  {target:30s} {verdict}{ratio}")
+        print(f"{name:28s} {shown:>12s}  {target:34s} {verdict}{ratio}")
 
 
 def plot(figures: dict, latencies: list[float], ramp: list, path: Path) -> None:
