@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"migrations done at {time.monotonic() - started:.1f}s")
         compose(env_file, "up", "-d", "--no-deps", *processes)
         for service in PORTS:
-            wait_for(f"{service} /readyz and Kafka", lambda service=service: ready(service), 600)  # type: ignore[misc]
+            wait_for(f"{service} /readyz and Kafka", lambda service=service: ready(service), 900)  # type: ignore[misc]
         startup_s = time.monotonic() - started
         say(f"all three APIs ready with Kafka in {startup_s:.1f}s (from podman-compose up)")
         running = podman("ps", "--filter", f"label=io.podman.compose.project={PROJECT}", "--format",
