@@ -5,7 +5,8 @@ python -m deploy.container.compose_smoke [--keep]    --keep leaves the stack up 
 
 It submits two overlapping registrations (a reseller's, and the direct sales team's with a token from Keycloak) to
 the deals API, sees the second go into conflict, claims and awards the case through the conflict API, and sees
-both verdicts reach deals: the winner approved, the other rejected. It ends with `compose smoke: ok` and the time it took.
+both verdicts reach deals: the winner approved, the other rejected. It ends with `compose smoke: ok` and the
+time it took.
 """
 from __future__ import annotations
 
