@@ -74,6 +74,20 @@ MATRIX = [
     ("resolve case", "conflict", "POST", "/v1/cases/{case}/resolve", {"decision": "dismiss", "note": "x"},
      DESK_ONLY),
     ("desk page", "conflict", "GET", "/desk", None, {}),
+    # issue 18: partner profiles and leads (deals), territories and the lead board (conflict)
+    ("set partner profile", "deals", "PUT", "/v1/partners/matrix-partner",
+     {"tier": "gold", "countries": ["DE"], "channels": ["reseller"], "lead_capacity": 1}, {**WRITE, "desk": 403}),
+    ("read a partner profile", "deals", "GET", "/v1/partners/matrix-partner", None,
+     {"anonymous": 401, "partner": 404, "other_partner": 404, "marketplace": 404, "sales": 403}),
+    ("create lead", "deals", "POST", "/v1/leads", {"customer": {}},
+     {"anonymous": 401, "partner": 403, "other_partner": 403, "marketplace": 403, "desk": 403}),
+    ("list leads", "deals", "GET", "/v1/leads", None, {"anonymous": 401}),
+    ("lead analytics", "deals", "GET", "/v1/leads/analytics", None,
+     {"anonymous": 401, "partner": 403, "other_partner": 403, "marketplace": 403}),
+    ("set territory", "conflict", "PUT", "/v1/territories/matrix-territory", {"owner": "direct", "countries": []},
+     {**DESK_ONLY, "desk": 403}),
+    ("list territories", "conflict", "GET", "/v1/territories", None, DESK_ONLY),
+    ("lead board", "conflict", "GET", "/v1/leads", None, DESK_ONLY),
 ]
 # Mutating rows run last in the table so that reads see the world intact; a role's row order is kept.
 CELLS = [(row, role) for row in MATRIX for role in ROLES

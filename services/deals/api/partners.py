@@ -20,7 +20,7 @@ _PARTNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 class PartnerProfileInSchema(Schema):
     tier = fields.String(required=True, validate=validate.OneOf(TIERS))
-    countries = fields.List(fields.String(), required=True,
+    countries = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
                             validate=validate.Length(min=1, max=250, error="Give 1 to 250 countries."),
                             metadata={"description": "ISO 3166-1 alpha-2 codes the partner may sell in"})
     channels = fields.List(fields.String(validate=validate.OneOf(PARTNER_CHANNELS)), required=True,
