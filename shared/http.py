@@ -163,7 +163,7 @@ class ProblemResponsesPlugin(BasePlugin):
         """gunicorn, before the app, refuses a request line over 4 KiB (a long path or query) with its own page."""
         return {"description": "The request line (path and query) is longer than the server reads (4 KiB); "
                                "answered by the HTTP server as text/html",
-                "content": {"text/html": {"schema": {"type": "string"}}}}
+                "content": {"text/html": {}}}  # gunicorn's page: no schema to hold it to
 
     @staticmethod
     def _always(method: str, path: str, operation: dict[str, Any]) -> list[int]:
