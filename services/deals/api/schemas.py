@@ -241,6 +241,9 @@ class DealSchema(Schema):
     case_ref = fields.String(allow_none=True)
     extensions_used = fields.Integer()
     version = fields.Integer()
+    source = fields.String(validate=validate.OneOf(("partner", "vendor_lead")), metadata={
+        "description": "partner: registered by the partner; vendor_lead: a vendor lead it accepted (lead_id)"})
+    lead_id = fields.String(allow_none=True)
     history = fields.List(fields.Nested(StatusChangeSchema))
 
 
