@@ -20,6 +20,7 @@ from shared.auth import Principal
 from shared.events import CloudEvent
 from shared.identity import customer_keys, strong_match
 from shared.reference import region_of
+from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES
 
 if TYPE_CHECKING:  # the protocol only: handlers receive their storage, they never build it
     from services.deals.storage.uow import DealsUnitOfWork
@@ -373,6 +374,11 @@ def _reason_for_partner(reason: str | None, competitors: Iterable[str | None], f
     if any(competitor and competitor.casefold() in lowered for competitor in competitors):
         return fallback
     return reason
+
+
+# What the deals consumer group reads: the worker subscribes to these and the ACLs and lag metrics follow them
+# (the webhooks worker reads deals.registrations.v1 in a group of its own).
+CONSUMED_TOPICS = (CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES)
 
 
 def consumer_handlers(policy: DealPolicy) -> dict:

@@ -8,13 +8,15 @@ import threading
 import time
 from collections import Counter
 
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, DEALS_REGISTRATIONS
+from services.conflict.handlers import CONSUMED_TOPICS as CONFLICT_CONSUMED_TOPICS
+from services.deals.handlers import CONSUMED_TOPICS as DEALS_CONSUMED_TOPICS
+from shared.topics import CONFLICT_CASES, DEALS_REGISTRATIONS
 from tests.conftest import unique
 from tests.kafka_helpers import events_by_type, read_all
 
 PAIRS = 20
 # The topics each service's consumer group reads (their partition counts are in shared/topics.py).
-GROUPS = {"conflict": (DEALS_REGISTRATIONS, CATALOG_LISTINGS), "deals": (CATALOG_LISTINGS, CONFLICT_CASES)}
+GROUPS = {"conflict": CONFLICT_CONSUMED_TOPICS, "deals": DEALS_CONSUMED_TOPICS}
 
 
 def test_two_consumers_per_service_and_two_relays_open_one_case_per_simultaneous_pair_and_one_verdict_each(stack,

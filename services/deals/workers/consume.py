@@ -5,7 +5,6 @@ from services.deals.settings import DealsSettings
 from services.deals.storage import tables
 from shared.db import PlannerStatistics
 from shared.retention import DAY_S, Retention
-from shared.topics import CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES
 from shared.workers import run_consumer, start_worker
 
 # Registrations grow with every submission; the consumer and the API read them by key.
@@ -15,7 +14,7 @@ GROWING_TABLES = ("registrations", "processed_events", "outbox")
 def main() -> None:
     settings = start_worker(DealsSettings, "consumer")
     deals = bootstrap(settings)
-    run_consumer(service="deals", bus=deals.bus, topics=[CATALOG_LISTINGS, CONFLICT_CASES, CONFLICT_TERRITORIES],
+    run_consumer(service="deals", bus=deals.bus, topics=list(handlers.CONSUMED_TOPICS),
                  group=settings.consumer_group, uow_factory=deals.uow_factory,
                  handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults,
                  background=(PlannerStatistics(deals.engine, GROWING_TABLES).keep_fresh,
