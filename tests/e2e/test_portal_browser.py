@@ -144,7 +144,9 @@ def test_a_partner_works_with_registrations_and_webhooks_in_the_portal(api, brow
     page.fill("#f-customer-country", "GB")
     page.fill("#f-expected_close", (dt.date.today() + dt.timedelta(days=40)).isoformat())
     page.click("#submit-deal")
-    page.wait_for_selector("#deal:not([hidden])")
+    # The panel may still show the registration opened earlier: wait until it shows the new one, as text.
+    page.wait_for_function("name => !document.querySelector('#deal').hidden"
+                           " && document.querySelector('#deal-title').textContent === name", arg=new_name)
     assert page.inner_text("#deal-title") == new_name and page.locator("#deal b").count() == 0
     new_id = page.url.split("#deal=", 1)[1]
     assert api.wait_for_verdict(new_id, partner)["status"] == "approved"
