@@ -22,6 +22,8 @@ TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.Disco
 
 
 EventHandler = Callable[..., None]  # handler(event, *, uow)
+# before_batch(events, uow): runs in a batch's transaction before its handlers
+BatchPreparation = Callable[[list[CloudEvent], ConsumingUnitOfWork], None]
 
 
 class EventConsumer:
@@ -38,7 +40,7 @@ class EventConsumer:
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
                  retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None,
-                 batch_size: int = 50):
+                 batch_size: int = 50, before_batch: BatchPreparation | None = None):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -50,6 +52,7 @@ class EventConsumer:
         self._retry_backoff_s = retry_backoff_s
         self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
         self._batch_size = batch_size
+        self._before_batch = before_batch
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -105,6 +108,11 @@ class EventConsumer:
                 mark_many = getattr(uow.inbox, "mark_many", None)
                 first_times = (mark_many([(event, message.topic) for message, event in events]) if mark_many
                                else [None] * len(events))
+                if self._before_batch is not None:
+                    # e.g. every lock the batch's handlers will take, at once and in one order: handlers taking
+                    # them event by event would let two consumers' batches each hold what the other waits for.
+                    self._before_batch([event for (_, event), marked in zip(events, first_times, strict=True)
+                                        if marked is not False], uow)
                 for (message, event), marked in zip(events, first_times, strict=True):
                     bind_correlation_id(event.correlationid or message.header(CORRELATION_KAFKA_HEADER))
                     first_time = uow.inbox.mark_processed(event, message.topic) if marked is None else marked

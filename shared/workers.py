@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from shared.audit import AuditChain, audit_tables_of
 from shared.bus import Bus, Message, Publisher, Subscription
 from shared.config import ConfigError, Settings
-from shared.consumer import EventConsumer, EventHandler
+from shared.consumer import BatchPreparation, EventConsumer, EventHandler
 from shared.db import is_postgres, upgrade_to_head
 from shared.doorbell import UdpDoorbell
 from shared.events import CloudEvent
@@ -161,7 +161,8 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                  stop: threading.Event | None = None,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None,
                  faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
-                 background: tuple[Callable[[threading.Event], None], ...] = ()) -> None:
+                 background: tuple[Callable[[threading.Event], None], ...] = (),
+                 before_batch: BatchPreparation | None = None) -> None:
     """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
     database answers, so a worker started during a database restart waits instead of crashing.
     Each of `background` (e.g. PlannerStatistics.keep_fresh) runs in a daemon thread until the stop."""
@@ -183,7 +184,8 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                              dlq_publisher_factory=dlq_publisher_factory or bus.publisher, service=service,
                              on_applied=applied, on_dead_letter=dead_lettered,
                              after_commit_before_offset=crash_after(
-                                 (faults or {}).get("consumer_exit_after_commit"), "database commit"))
+                                 (faults or {}).get("consumer_exit_after_commit"), "database commit"),
+                             before_batch=before_batch)
     for task in background:
         threading.Thread(target=task, args=(stop,), name=getattr(task, "__name__", "background"),
                          daemon=True).start()

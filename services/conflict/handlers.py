@@ -42,8 +42,7 @@ def on_deal_submitted(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: O
                       rules: RulesOfEngagement,
                       now: dt.datetime | None = None) -> None:
     """Exactly one verdict per registration: registration.cleared, case.opened or case.updated."""
-    registration = TrackedRegistration.from_event({**event.data,
-                                                   "contact": contact_for_matching(event.data.get("contact"))})
+    registration = _submitted_registration(event)
     if uow.registrations.get(registration.deal_id) is not None:
         return  # already judged (a redelivery, or the same registration published twice)
     now = now or utcnow()
@@ -69,6 +68,10 @@ def on_deal_submitted(event: CloudEvent, *, uow: ConflictUnitOfWork, detector: O
     registration.case_id = case.id if case else None
     uow.registrations.add(registration, keys=detector.blocking_keys(registration), recorded_at=now)
     detector.remember(registration)
+
+
+def _submitted_registration(event: CloudEvent) -> TrackedRegistration:
+    return TrackedRegistration.from_event({**event.data, "contact": contact_for_matching(event.data.get("contact"))})
 
 
 def _clear(registration: TrackedRegistration, findings: Findings, *, own_ignored: bool,
@@ -207,6 +210,19 @@ def on_listing_changed(event: CloudEvent, *, uow: ConflictUnitOfWork) -> None:
 
 # What the conflict consumer subscribes to: the one list the worker, the lag metrics and the tests share.
 CONSUMED_TOPICS = (DEALS_REGISTRATIONS, CATALOG_LISTINGS, DEALS_PARTNERS, DEALS_LEADS)
+
+
+def batch_locks(detector: OverlapDetector):
+    """Before a batch of events is applied in one transaction: every verdict's locks at once, in one order.
+
+    Each verdict also takes its own (advisory locks are re-entrant, so that costs nothing more); taken event by
+    event, two consumers' batches could each hold a key the other waits for, and PostgreSQL would abort one.
+    """
+    def acquire(events: list[CloudEvent], uow: ConflictUnitOfWork) -> None:
+        keys = [key for event in events if event.type == "deal.submitted"
+                for key in detector.lock_keys(_submitted_registration(event))]
+        uow.locks.acquire(keys)
+    return acquire
 
 
 def consumer_handlers(*, detector: OverlapDetector, rules: RulesOfEngagement) -> dict:

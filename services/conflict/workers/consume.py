@@ -20,6 +20,7 @@ def main() -> None:
     run_consumer(service="conflict", bus=conflict.bus, topics=list(handlers.CONSUMED_TOPICS),
                  group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
+                 before_batch=handlers.batch_locks(conflict.detector),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),
                  background=(PlannerStatistics(conflict.engine, GROWING_TABLES).keep_fresh,
                              Retention(conflict.engine, tables.processed_events, tables.processed_events.c.processed_at,

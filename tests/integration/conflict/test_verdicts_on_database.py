@@ -143,6 +143,51 @@ def test_a_verdict_holds_its_key_locks_until_it_commits(postgres_url):
     engine.dispose()
 
 
+def test_two_consumers_batches_in_opposite_order_take_their_locks_together_and_never_deadlock(postgres_url):
+    """PostgreSQL: batch A judges a Norwegian then a Swedish customer, batch B the reverse, at the same moment.
+
+    Taking each verdict's locks as it comes, A would hold country:NO waiting for SE while B holds SE waiting for
+    NO, and PostgreSQL would abort one batch (a deadlock). batch_locks takes the whole batch's keys at once.
+    """
+    upgrade_to_head(postgres_url, MIGRATIONS)
+    engine = create_engine(postgres_url, pool_size=4)
+    detector = OverlapDetector()
+    norway = [submitted(deal(customer={"name": f"Fjord {unique('n')} AS", "country": "NO"})) for _ in range(2)]
+    sweden = [submitted(deal(customer={"name": f"Skog {unique('s')} AB", "country": "SE"})) for _ in range(2)]
+    first_verdicts_done = threading.Barrier(2, timeout=3)
+    errors: list[BaseException] = []
+    rendezvous: list[bool] = []
+
+    def consume(batch):
+        try:
+            with SqlConflictUnitOfWork(engine) as uow:
+                handlers.batch_locks(detector)(batch, uow)
+                for position, event in enumerate(batch):
+                    handlers.on_deal_submitted(event, uow=uow, detector=detector, rules=RULES)
+                    if position == 0:
+                        try:  # both batches past their first verdict at once is what deadlocks
+                            first_verdicts_done.wait()
+                            rendezvous.append(True)
+                        except threading.BrokenBarrierError:
+                            rendezvous.append(False)
+                uow.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=consume, args=([norway[0], sweden[0]],)),
+               threading.Thread(target=consume, args=([sweden[1], norway[1]],))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert rendezvous == [False, False], "the second batch waited for the first one's commit at its start"
+    judged = {e.data["id"] for e in norway + sweden}
+    with SqlConflictUnitOfWork(engine) as uow:
+        assert all(uow.registrations.get(deal_id) is not None for deal_id in judged)
+    engine.dispose()
+
+
 def test_a_key_crowded_with_older_registrations_does_not_hide_a_rarer_keys_match(engine):
     """Another process filed a registration under a rare key; a hot key's newer rows must not push it out."""
     import datetime as dt

@@ -128,6 +128,33 @@ def test_a_clean_batch_commits_once_and_a_bad_one_falls_back_to_one_by_one(tmp_p
     assert len(bus.messages("topic.a.dlq")) == 1, "the bad one alone is dead-lettered"
 
 
+def test_before_batch_sees_the_new_events_of_a_batch_in_its_transaction_before_any_handler(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    steps: list[tuple[str, object]] = []
+    already = CloudEvent(type="thing.happened", source="/t", subject="old", data={})
+    _send(bus, already)
+    _consumer(bus, engine, {"thing.happened": record_effect}).run_once()
+
+    def prepare(events, uow):
+        steps.append(("prepare", [e.subject for e in events], id(uow)))
+
+    def handle(event, *, uow):
+        steps.append(("handle", event.subject, id(uow)))
+        record_effect(event, uow=uow)
+
+    consumer = EventConsumer(subscription=bus.subscribe(["topic.a"], "g2"),
+                             uow_factory=lambda: ExampleUnitOfWork(engine), handlers={"thing.happened": handle},
+                             dlq_publisher_factory=bus.publisher, service="test", retry_backoff_s=0,
+                             before_batch=prepare)
+    for subject in ("a", "b"):
+        _send(bus, CloudEvent(type="thing.happened", source="/t", subject=subject, data={}))
+    consumer.run_once()
+    assert [step[:2] for step in steps] == [("prepare", ["a", "b"]), ("handle", "a"), ("handle", "b")], \
+        "the event this inbox already holds is left out, and the preparation comes first"
+    assert len({step[2] for step in steps}) == 1, "one unit of work: the preparation's locks last until the commit"
+
+
 def test_a_poll_hands_messages_over_in_the_order_they_arrived_across_partitions():
     from shared.bus import Message, in_arrival_order
 
