@@ -19,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, catalog: Catalog | No
                                            build=bootstrap, components=catalog)
     api.register_blueprint(listings_blueprint)
     app.wsgi_app = SearchRevalidation(app.wsgi_app, revision=catalog.reader.revision,  # type: ignore[method-assign]
-                                      tokens=catalog.tokens)
+                                      tokens=catalog.tokens, page_cache=catalog.page_cache)
     app.wsgi_app = AnonymousReadsCors(app.wsgi_app,  # type: ignore[method-assign]
                                       allowed_origins=catalog.settings.cors_origins)
     return app

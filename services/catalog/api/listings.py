@@ -19,7 +19,7 @@ from services.catalog.api.caching import (
     listing_etag,
     page_etag,
 )
-from services.catalog.api.revalidation import search_request_key, viewer_of
+from services.catalog.api.revalidation import REVISION_ENVIRON_KEY, search_request_key, viewer_of
 from services.catalog.api.schemas import (
     ListingCreateSchema,
     ListingPageSchema,
@@ -70,14 +70,16 @@ def _search_request_key() -> str:
 
 @blp.before_request
 def answer_search_from_revision():
-    """Pages already rendered (and revalidations the SearchRevalidation middleware left to the app) are
-    answered here, before the arguments are even parsed: an ETag is only ever handed out for a query text that
-    passed validation, for this viewer, and the catalog revision says whether anything changed since.
+    """The SearchRevalidation middleware answers rendered pages and revalidations in front of Flask; what it
+    passed on (a page another worker thread rendered meanwhile) is answered here, before the arguments are even
+    parsed: an ETag is only ever handed out for a query text that passed validation, for this viewer, and the
+    catalog revision (the one the middleware read) says whether anything changed since.
     Authentication has already run (the app's own before_request), so the viewer is known."""
     if request.endpoint != "listings.Listings" or request.method != "GET":
         return None
     catalog = _catalog()
-    etag = page_etag(catalog.reader.revision(), _search_request_key())
+    revision = request.environ.get(REVISION_ENVIRON_KEY)
+    etag = page_etag(catalog.reader.revision() if revision is None else revision, _search_request_key())
     if request.if_none_match and _still_current(etag):
         return _read_response(None, etag, 304)
     body = catalog.page_cache.get(etag)

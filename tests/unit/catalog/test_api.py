@@ -105,6 +105,35 @@ def test_revalidations_answered_before_flask_keep_headers_metrics_and_viewers_ap
     assert refused.status_code == 401 and refused.content_type == "application/problem+json"
 
 
+def test_a_page_already_rendered_is_served_before_flask_with_the_apps_headers(client, token):
+    """The second identical search comes from the page cache in the middleware: same body and headers, counted."""
+    from shared.metrics import http_metrics
+
+    admin = token("admin")
+    published(client, admin, title="Orbit Ledger")
+    served = http_metrics()[0].labels("catalog", "GET", "/v1/listings", 200)
+    first = client.get("/v1/listings?q=orbit&limit=3")
+    before = served._value.get()
+    import flask
+
+    started = []
+
+    def count(sender, **extra):
+        started.append(1)
+
+    with flask.request_started.connected_to(count, client.application):
+        again = client.get("/v1/listings?limit=3&q=orbit", headers={"X-Correlation-ID": "trace-7"})
+    assert again.status_code == 200 and again.data == first.data and not started, "Flask never saw it"
+    assert again.headers["ETag"] == first.headers["ETag"] and again.content_type == "application/json"
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"] and again.headers["Vary"] == "Authorization"
+    assert again.headers["X-Correlation-ID"] == "trace-7"
+    assert served._value.get() == before + 1
+    mine = client.get("/v1/listings?q=orbit&limit=3", headers=token("partner", partner_id="acme"))
+    assert mine.headers["ETag"] != first.headers["ETag"] and mine.headers["Cache-Control"] == "private, no-cache"
+    published(client, admin, title="Orbit Ledger Pro")
+    assert len(client.get("/v1/listings?q=orbit&limit=3").json["items"]) == 2, "a new revision misses the cache"
+
+
 def test_reads_with_a_token_are_private_to_the_caller(client, token):
     published(client, token("admin"))
     response = client.get("/v1/listings", headers=token("partner", partner_id="acme"))
