@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import jwt
@@ -159,6 +160,8 @@ class TokenVerifier(Protocol):
 # --- OpenID Connect ------------------------------------------------------------------------------------------
 
 OIDC_ALGORITHMS = ("RS256", "ES256")
+# The browser half of single sign-on (authorization code + PKCE), one file that the desk and the portal both serve.
+BROWSER_SIGN_IN_SCRIPT = Path(__file__).resolve().parent / "data" / "web" / "oidc.js"
 JsonGetter = Callable[[str], Any]
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import urllib.parse
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, redirect, send_file, send_from_directory
 
-from shared.auth import allow_anonymous
+from shared.auth import BROWSER_SIGN_IN_SCRIPT, allow_anonymous
 from shared.config import Settings
 
 DESK_FILES = Path(__file__).resolve().parent.parent / "desk"
@@ -70,6 +70,8 @@ def page_with_slash():
 def asset(name: str):
     if name not in ASSETS:  # only the page's own files, never a path into the package
         abort(404)
+    if name == "oidc.js":
+        return send_file(BROWSER_SIGN_IN_SCRIPT, max_age=60)
     return send_from_directory(DESK_FILES, name, max_age=60)
 
 

@@ -4,6 +4,8 @@
 // Every value shown comes from partners, so the page builds DOM nodes with textContent only (never innerHTML).
 "use strict";
 
+const deskOidc = dealgateOidc({ page: "desk", roles: ["desk", "admin"] }); // shared/data/web/oidc.js
+
 const TOKEN_KEY = "dealgate.desk.token";
 const REFRESH_MS = 15000;
 const PAGE_SIZE = 50;

@@ -2,8 +2,9 @@
 step, no CDN, a Content-Security-Policy without inline script, as the conflict service serves the desk.
 
 The page itself is public; every call it makes carries the partner's token: with an OpenID Connect issuer
-configured, through the authorization code flow with PKCE (portal/oidc.js; the issuer and the portal's public
-client come from /portal/config.json); pasting a token is offered only in development. Everything the page
+configured, through the authorization code flow with PKCE (shared/data/web/oidc.js, which the desk serves too;
+the issuer and the portal's public client come from /portal/config.json); pasting a token is offered only in
+development. Everything the page
 does goes through the deals API (/v1/deals, /v1/deals/check, /v1/webhooks), plus /portal/products.json: the
 listings the partner may register, from deals' own copy of the catalog (the catalog service is another origin).
 """
@@ -14,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, redirect, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, redirect, send_file, send_from_directory
 
 from services.deals.storage.tables import catalog_listings
-from shared.auth import allow_anonymous, require_roles
+from shared.auth import BROWSER_SIGN_IN_SCRIPT, allow_anonymous, require_roles
 
 PORTAL_FILES = Path(__file__).resolve().parent.parent / "portal"
 ASSETS = frozenset({"portal.css", "portal.js", "oidc.js"})
@@ -69,6 +70,8 @@ def config():
 def asset(name: str):
     if name not in ASSETS:  # only the page's own files, never a path into the package
         abort(404)
+    if name == "oidc.js":
+        return send_file(BROWSER_SIGN_IN_SCRIPT, max_age=60)
     return send_from_directory(PORTAL_FILES, name, max_age=60)
 
 

@@ -4,6 +4,8 @@
 // so the page builds DOM nodes with textContent only (never innerHTML).
 "use strict";
 
+const portalOidc = dealgateOidc({ page: "portal", roles: ["partner", "marketplace", "sales"] }); // shared/data/web/oidc.js
+
 const TOKEN_KEY = "dealgate.portal.token";
 const PAGE_SIZE = 50;
 const PRECHECK_DELAY_MS = 600;

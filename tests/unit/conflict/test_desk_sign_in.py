@@ -40,4 +40,6 @@ def test_the_sign_in_script_is_served_and_written_for_the_code_flow_with_pkce(tm
     text = script.get_data(as_text=True)
     assert 'code_challenge_method: "S256"' in text and 'crypto.subtle.digest("SHA-256"' in text
     assert 'response_type: "code"' in text and "code_verifier" in text
+    assert 'dealgateOidc({ page: "desk", roles: ["desk", "admin"] })' in client.get("/desk/assets/desk.js").get_data(
+        as_text=True), "the desk's script makes its sign-in from the shared one, with the desk's roles"
     assert '<script src="desk/assets/oidc.js" defer></script>' in client.get("/desk").get_data(as_text=True)

@@ -10,7 +10,7 @@ import pytest
 from services.deals.api.portal import PORTAL_FILES
 from services.deals.app import create_app
 from services.deals.storage.uow import SqlDealsUnitOfWork
-from shared.auth import TokenService
+from shared.auth import BROWSER_SIGN_IN_SCRIPT, TokenService
 from shared.db import create_engine, upgrade_to_head
 from tests.unit.deals.fakes import listing
 from tests.unit.deals.test_webhooks import MIGRATIONS, SECRET, bearer, make_deals
@@ -45,9 +45,12 @@ def test_the_page_is_public_with_a_strict_policy_and_no_inline_script(engine):
 
 def test_only_the_portals_own_files_are_served(engine):
     client = _client(engine)
-    for name in ("portal.js", "portal.css", "oidc.js"):
+    for name in ("portal.js", "portal.css"):
         assert client.get(f"/portal/assets/{name}").status_code == 200
         assert (PORTAL_FILES / name).exists()
+    # the sign-in script is the desk's too: one file in shared/, never a copy per page
+    assert client.get("/portal/assets/oidc.js").data == BROWSER_SIGN_IN_SCRIPT.read_bytes()
+    assert not (PORTAL_FILES / "oidc.js").exists()
     for name in ("index.html", "..%2Fapi%2Fportal.py", "../app.py", "nope.js"):
         assert client.get(f"/portal/assets/{name}").status_code == 404
 

@@ -1,12 +1,14 @@
-// Single sign-on for the partner portal (the same flow as the desk's oidc.js): the OpenID Connect authorization code flow with PKCE (RFC 7636), by hand with
-// WebCrypto. The issuer and the portal's public client come from portal/config.json; nothing is fetched from another
-// origin but the issuer's own metadata and token endpoint. The tokens live in this tab's sessionStorage only.
+// Single sign-on for the desk and the partner portal (one file, served by each at <page>/assets/oidc.js): the
+// OpenID Connect authorization code flow with PKCE (RFC 7636), by hand with WebCrypto. The issuer and the page's
+// public client come from <page>/config.json; nothing is fetched from another origin but the issuer's own metadata
+// and token endpoint. The tokens live in this tab's sessionStorage only.
+//
+//   const deskOidc = dealgateOidc({ page: "desk", roles: ["desk", "admin"] });
 "use strict";
 
-const portalOidc = (() => {
-  const FLOW_KEY = "dealgate.portal.oidc.flow"; // state, verifier and where to come back to, across the redirect
-  const SESSION_KEY = "dealgate.portal.oidc.session"; // the id token (for signing out) and the refresh token
-  const PORTAL_ROLES = ["partner", "marketplace", "sales"];
+function dealgateOidc({ page, roles }) {
+  const FLOW_KEY = `dealgate.${page}.oidc.flow`; // state, verifier and where to come back to, across the redirect
+  const SESSION_KEY = `dealgate.${page}.oidc.session`; // the id token (for signing out) and the refresh token
   let config = { oidc: null, paste: true };
   let metadata = null;
 
@@ -17,7 +19,7 @@ const portalOidc = (() => {
   const saved = () => JSON.parse(sessionStorage.getItem(SESSION_KEY) || "{}");
 
   async function load() {
-    const response = await fetch("portal/config.json", { cache: "no-store" });
+    const response = await fetch(`${page}/config.json`, { cache: "no-store" });
     if (response.ok) config = await response.json();
     return config;
   }
@@ -88,7 +90,7 @@ const portalOidc = (() => {
     }
   }
 
-  // Forget the tokens and end the issuer's session too, coming back to the portal; false when not signed in so.
+  // Forget the tokens and end the issuer's session too, coming back to the page; false when not signed in so.
   async function signOut() {
     const { id_token: idToken } = saved();
     sessionStorage.removeItem(SESSION_KEY);
@@ -103,14 +105,14 @@ const portalOidc = (() => {
     return true;
   }
 
-  // The partner role an access token carries, by the configured claim (a name or a dotted path; string or list).
+  // The page's role an access token carries, by the configured claim (a name or a dotted path; string or list).
   function roleOf(claims) {
     if (claims.role) return claims.role;
     const path = (config.oidc && config.oidc.role_claim) || "role";
     let value = path in claims ? claims[path] : path.split(".").reduce((node, key) => (node && typeof node === "object" ? node[key] : undefined), claims);
-    if (Array.isArray(value)) value = value.filter((role) => PORTAL_ROLES.includes(role)).join(", ");
-    return value || "no partner role";
+    if (Array.isArray(value)) value = value.filter((role) => roles.includes(role)).join(", ");
+    return value || `no ${page} role`;
   }
 
   return { load, begin, complete, refresh, signOut, roleOf, get config() { return config; } };
-})();
+}
