@@ -89,6 +89,9 @@ class Settings:
     relay_poll_interval_s: float = 0.5
     # A row the broker refuses this many times moves to outbox_dead (shared/relay.py).
     relay_max_attempts: int = 5
+    # Where a worker (relay, consumer, job) answers /healthz, /readyz and /metrics (shared/worker_health.py);
+    # 0: nowhere (several workers share one host under make up; containers set one port for each).
+    worker_health_port: int = 0
     # The largest message a publisher sends; each relay checks at start-up that the broker takes as much.
     kafka_max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     consumer_group: str = ""
@@ -117,6 +120,7 @@ class Settings:
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
             relay_poll_interval_s=read_float(env, "DEALGATE_RELAY_POLL_S", 0.5, minimum=0.01),
             relay_max_attempts=read_int(env, "DEALGATE_RELAY_MAX_ATTEMPTS", 5, minimum=1),
+            worker_health_port=read_int(env, "DEALGATE_WORKER_HEALTH_PORT", 0),
             kafka_max_message_bytes=read_int(env, "DEALGATE_KAFKA_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES,
                                              minimum=1024),
             consumer_group=env.get(f"{service.upper()}_CONSUMER_GROUP", f"dealgate-{service}"),

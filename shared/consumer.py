@@ -14,6 +14,7 @@ from shared.events import CORRELATION_KAFKA_HEADER, CloudEvent, InvalidEvent
 from shared.logging import bind_correlation_id, unbind_request_context
 from shared.topics import dlq_name
 from shared.uow import ConsumingUnitOfWork
+from shared.worker_health import WorkerHealth
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 3
@@ -187,14 +188,18 @@ class EventConsumer:
                 self._subscription.commit_many(list(done.values()))
         return polled
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, health: WorkerHealth | None = None) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
                 self.run_once()
                 backoff = 0.2
+                if health is not None:
+                    health.passed()
             except Exception as exc:  # noqa: BLE001 - keep consuming through broker and database outages
                 log.warning("consumer.poll_failed", error=str(exc), retry_in_s=backoff)
+                if health is not None:
+                    health.failed(f"{type(exc).__name__}: {exc}")
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
 

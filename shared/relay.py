@@ -37,6 +37,7 @@ from shared.db import advisory_key, is_postgres
 from shared.events import CORRELATION_KAFKA_HEADER
 from shared.outbox import dead_table_of
 from shared.retention import prune_older_than
+from shared.worker_health import WorkerHealth
 
 log = structlog.get_logger(__name__)
 # How long a relay waits for the other relay's batch before it gives the turn up until its next wake-up.
@@ -231,7 +232,7 @@ class OutboxRelay:
             log.info("retention.pruned", table=self._table.name, rows=pruned)
         return pruned
 
-    def run(self, listener: _Listener, stop: threading.Event) -> None:
+    def run(self, listener: _Listener, stop: threading.Event, health: WorkerHealth | None = None) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:
@@ -242,8 +243,12 @@ class OutboxRelay:
                 if self._last_prune is None or time.monotonic() - self._last_prune > self._prune_every_s:
                     self.prune()
                     self._last_prune = time.monotonic()
+                if health is not None:
+                    health.passed()
             except (PublishFailed, Exception) as exc:  # noqa: BLE001 - the relay must outlive any outage
                 log.warning("outbox.publish_failed", error=str(exc)[:500], retry_in_s=backoff)
+                if health is not None:
+                    health.failed(f"{type(exc).__name__}: {exc}")
                 self._reset_publisher()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)

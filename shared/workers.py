@@ -26,6 +26,7 @@ from shared.metrics import worker_metrics
 from shared.relay import OutboxRelay
 from shared.topics import PUBLISHED_BY
 from shared.uow import ConsumingUnitOfWork
+from shared.worker_health import WorkerHealth, serve_health
 
 log = structlog.get_logger(__name__)
 GRACE_S = 5.0
@@ -53,6 +54,14 @@ def settings_or_exit(settings_class: type[SettingsT]) -> SettingsT:
         sys.exit(f"dealgate {settings_class.SERVICE}: {exc}")
 
 
+def worker_health(worker: str, port: int, *, stale_after_s: float = 120.0) -> WorkerHealth:
+    """The probes' view of a worker's main loop, served on `port` (DEALGATE_WORKER_HEALTH_PORT) unless it is 0."""
+    health = WorkerHealth(worker, stale_after_s=stale_after_s)
+    if port:
+        serve_health(health, port)
+    return health
+
+
 def start_worker(settings_class: type[SettingsT], role: str) -> SettingsT:
     """Settings read and checked, logging configured: the first lines of every worker's main()."""
     settings = settings_or_exit(settings_class)
@@ -75,7 +84,8 @@ def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], 
                   stop=stop,
                   doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
                   faults=settings.faults, max_attempts=settings.relay_max_attempts,
-                  retention_s=settings.retention_days * 86400, prune_every_s=settings.retention_interval_s)
+                  retention_s=settings.retention_days * 86400, prune_every_s=settings.retention_interval_s,
+                  health=worker_health(f"{settings.service}-relay", settings.worker_health_port))
     except ConfigError as exc:
         sys.exit(f"dealgate {settings.service} relay: {exc}")
 
@@ -119,7 +129,8 @@ def crash_after(count: int | None, what: str) -> Callable[[], None] | None:
 def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
               doorbell_address: tuple[str, int] | None, poll_interval_s: float,
               stop: threading.Event | None = None, faults: Mapping[str, int] | None = None,
-              max_attempts: int = 5, retention_s: float = 7 * 86400.0, prune_every_s: float = 600.0) -> None:
+              max_attempts: int = 5, retention_s: float = 7 * 86400.0, prune_every_s: float = 600.0,
+              health: WorkerHealth | None = None) -> None:
     """Publish the outbox until stopped. First, once the broker answers, check that it takes messages as large as
     the publisher may send on the service's topics: ConfigError (one line) if not."""
     stop = stop or stop_on_signals()
@@ -141,7 +152,7 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
     log.info("relay.started", doorbell=doorbell_address, max_message_bytes=bus.max_message_bytes,
              max_attempts=max_attempts, replicas="take turns per batch" if is_postgres(engine) else "one (SQLite)")
     try:
-        relay.run(listener, stop)
+        relay.run(listener, stop, health)
     finally:
         relay.close()
         listener.close()
@@ -162,7 +173,7 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None,
                  faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
                  background: tuple[Callable[[threading.Event], None], ...] = (),
-                 before_batch: BatchPreparation | None = None) -> None:
+                 before_batch: BatchPreparation | None = None, health: WorkerHealth | None = None) -> None:
     """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
     database answers, so a worker started during a database restart waits instead of crashing.
     Each of `background` (e.g. PlannerStatistics.keep_fresh) runs in a daemon thread until the stop."""
@@ -191,7 +202,7 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                          daemon=True).start()
     log.info("consumer.started", topics=topics, group=group)
     try:
-        consumer.run(stop)
+        consumer.run(stop, health)
     finally:
         consumer.close()
         log.info("consumer.stopped")

@@ -57,9 +57,14 @@ case "$role" in
   healthcheck)
     # PID 1 is tini; its arguments are this script's: "tini -- entrypoint.sh ROLE SERVICE".
     set -- $(tr '\0' ' ' </proc/1/cmdline)
-    while [ $# -gt 0 ] && [ "$1" != "api" ]; do shift; done
-    [ "${1:-}" = "api" ] || exit 0
-    port=${DEALGATE_HTTP_PORT:-$(default_port "${2:-}")}
+    while [ $# -gt 0 ] && [ "${1##*/}" != "entrypoint.sh" ]; do shift; done
+    [ $# -gt 0 ] && shift
+    case "${1:-}" in
+      api) port=${DEALGATE_HTTP_PORT:-$(default_port "${2:-}")} ;;
+      migrate|seed-catalog|token|erase|"") exit 0 ;;
+      # a relay, consumer or job: its own /healthz (shared/worker_health.py) if it serves one, else it runs
+      *) port=${DEALGATE_WORKER_HEALTH_PORT:-0}; [ "$port" != 0 ] || exit 0 ;;
+    esac
     exec python -c 'import sys, urllib.request
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=4).read()' "$port"
     ;;

@@ -32,6 +32,7 @@ from shared.auth import Principal
 from shared.clock import utcnow
 from shared.errors import flatten_messages
 from shared.logging import bind_correlation_id, unbind_request_context
+from shared.worker_health import WorkerHealth
 
 if TYPE_CHECKING:
     from services.deals.bootstrap import Deals
@@ -69,14 +70,19 @@ class ImportRunner:
         self._batch_rows = batch_rows
         self._schema = DealSubmitSchema()
 
-    def run(self, stop: threading.Event, poll_interval_s: float = POLL_INTERVAL_S) -> None:
+    def run(self, stop: threading.Event, poll_interval_s: float = POLL_INTERVAL_S,
+            health: WorkerHealth | None = None) -> None:
         """Take and run jobs until stopped; a database that is away is tried again on the next round."""
         log.info("imports.runner_started", worker=self._worker)
         while not stop.is_set():
             try:
                 ran = self.run_next(stop)
+                if health is not None:
+                    health.passed()
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("imports.round_failed", error=str(exc)[:200])
+                if health is not None:
+                    health.failed(f"{type(exc).__name__}: {exc}")
                 ran = False
             if not ran:
                 stop.wait(poll_interval_s)

@@ -8,7 +8,7 @@ from services.conflict.settings import ConflictSettings
 from services.conflict.storage import tables
 from shared.db import PlannerStatistics
 from shared.retention import DAY_S, Retention
-from shared.workers import run_consumer, start_worker
+from shared.workers import run_consumer, start_worker, worker_health
 
 # The tables every verdict reads by key and writes to (the outbox is the relay's to read).
 GROWING_TABLES = ("registrations", "registration_keys", "cases", "processed_events", "outbox")
@@ -17,8 +17,9 @@ GROWING_TABLES = ("registrations", "registration_keys", "cases", "processed_even
 def main() -> None:
     settings = start_worker(ConflictSettings, "consumer")
     conflict = bootstrap(settings)
+    health = worker_health("conflict-consume", settings.worker_health_port)  # /healthz, /readyz, /metrics
     run_consumer(service="conflict", bus=conflict.bus, topics=list(handlers.CONSUMED_TOPICS),
-                 group=settings.consumer_group, uow_factory=conflict.uow_factory,
+                 health=health, group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
                  before_batch=handlers.batch_locks(conflict.detector),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),

@@ -19,7 +19,7 @@ from services.deals.storage.webhooks import WebhooksUnitOfWork, webhook_inbox
 from services.deals.webhook_sender import HttpSender, Sender, resolve
 from shared.retention import DAY_S, Retention
 from shared.topics import DEALS_REGISTRATIONS
-from shared.workers import run_consumer, start_worker
+from shared.workers import run_consumer, start_worker, worker_health
 
 log = structlog.get_logger(__name__)
 HANDLED = ("deal.approved", "deal.updated", "deal.rejected", "deal.expired")
@@ -75,8 +75,9 @@ def main() -> None:
                         development=not settings.is_production, poll_s=settings.webhook_poll_s,
                         timeout_s=settings.webhook_timeout_s)
     handlers = dict.fromkeys(HANDLED, webhook_handlers.on_deals_event)
+    health = worker_health("deals-webhooks", settings.worker_health_port)  # /healthz, /readyz, /metrics
     run_consumer(service="deals-webhooks", bus=deals.bus, topics=[DEALS_REGISTRATIONS],
-                 group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
+                 health=health, group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
                  background=(loop.keep_delivering,
                              Retention(deals.engine, webhook_inbox, webhook_inbox.c.processed_at,
                                        keep_s=settings.retention_days * DAY_S,
