@@ -91,18 +91,28 @@ class Outbox:
     def add_many(self, events: Iterable[tuple[str, CloudEvent]]) -> None:
         """Every (topic, event) of a commit in one statement (an executemany SQLAlchemy sends as one multi-row
         INSERT), in their order: a consumer's batch of fifty verdicts is one round trip, not fifty."""
-        rows = []
-        for topic, event in events:
-            correlation_id = event.correlationid or current_correlation_id()
-            if correlation_id and not event.correlationid:
-                event = CloudEvent(**{**event.__dict__, "correlationid": correlation_id})
-            rows.append(dict(event_id=event.id, topic=topic, message_key=event.subject, event_type=event.type,
-                             payload=event.to_json().decode(), correlation_id=correlation_id, created_at=utcnow()))
+        self.insert_rows(outbox_rows(events))
+
+    def insert_rows(self, rows: list[dict[str, Any]]) -> None:
         if len(rows) == 1:
             self._connection.execute(self._insert, rows[0])
         elif rows:
             self._connection.execute(self._insert, rows)
         self.added += len(rows)
+
+
+def outbox_rows(events: Iterable[tuple[str, CloudEvent]]) -> list[dict[str, Any]]:
+    """The outbox rows of (topic, event) pairs, in their order; an event without a correlation id gets the
+    request's or the consumed event's."""
+    rows = []
+    now = utcnow()
+    for topic, event in events:
+        correlation_id = event.correlationid or current_correlation_id()
+        if correlation_id and not event.correlationid:
+            event = CloudEvent(**{**event.__dict__, "correlationid": correlation_id})
+        rows.append(dict(event_id=event.id, topic=topic, message_key=event.subject, event_type=event.type,
+                         payload=event.to_json().decode(), correlation_id=correlation_id, created_at=now))
+    return rows
 
 
 @functools.cache

@@ -13,11 +13,11 @@ from typing import Any, Literal, Protocol, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from shared.audit import append_entries, audit_tables_of
+from shared.audit import append_entries, append_entries_with_outbox, audit_tables_of
 from shared.doorbell import Doorbell, NullDoorbell
 from shared.events import CloudEvent
 from shared.inbox import Inbox
-from shared.outbox import Outbox
+from shared.outbox import Outbox, outbox_rows
 
 # What an aggregate recorded, as the messages to publish: drains `aggregate.events` (see each service's
 # domain/events.py).
@@ -119,8 +119,16 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         collected = collect_new_events(self.seen, self._new_events)
-        self.outbox.add_many(collected)  # one INSERT for all of them
-        if self._audit_log is not None:  # every state change's audit entry, in its own transaction
+        if self._audit_log is None:
+            self.outbox.add_many(collected)  # one INSERT for all of them
+        elif collected and self.connection.dialect.name == "postgresql":
+            # every state change's audit entry, in its own transaction and in the outbox's statement
+            rows = outbox_rows(collected)
+            append_entries_with_outbox(self.connection, self._outbox_table, rows, self._audit_log,
+                                       [event for _, event in collected])
+            self.outbox.added += len(rows)
+        else:
+            self.outbox.add_many(collected)
             append_entries(self.connection, self._audit_log, (event for _, event in collected))
         self._transaction.commit()
         if self.outbox.added:

@@ -169,3 +169,54 @@ def test_every_catalog_change_is_audited_with_who_and_the_correlation_id(databas
     partner = {"Authorization": "Bearer " + tokens.issue("partner", partner_id="p1")}
     assert client.get("/v1/audit", headers=partner).status_code == 403
     engine.dispose()
+
+
+def test_a_commit_writes_its_outbox_rows_and_audit_entries_together_in_the_events_order(deals_db):
+    """On PostgreSQL one statement carries both (a data-modifying CTE); on SQLite two. Same rows either way."""
+    from shared.uow import SqlUnitOfWork
+    from tests.unit.shared.messaging_fixtures import Note, note_events
+
+    _, engine = deals_db
+    events = [_event(f"order-{uuid.uuid4().hex[:8]}-{n}", status=f"s{n}") for n in range(5)]
+    token = bind_actor("desk:jo", "desk")
+    try:
+        with SqlUnitOfWork(engine, outbox_table=deals_tables.outbox, new_events=note_events) as uow:
+            uow.seen.add(Note([("deals.registrations.v1", event) for event in events]))
+            uow.commit()
+    finally:
+        unbind_actor(token)
+    wanted = [event.id for event in events]
+    outbox = deals_tables.outbox
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(outbox.c.event_id, outbox.c.message_key, outbox.c.correlation_id)
+                                  .where(outbox.c.event_id.in_(wanted)).order_by(outbox.c.id)).all()
+        entries = connection.execute(sa.select(ENTRIES.c.event_id, ENTRIES.c.subject, ENTRIES.c.actor_subject,
+                                               ENTRIES.c.correlation_id, ENTRIES.c.details)
+                                     .where(ENTRIES.c.event_id.in_(wanted)).order_by(ENTRIES.c.id)).all()
+    assert [r.event_id for r in rows] == wanted, "the relay publishes in id order: the events' own order"
+    assert [r.message_key for r in rows] == [event.subject for event in events]
+    assert [e.event_id for e in entries] == wanted and {e.actor_subject for e in entries} == {"desk:jo"}
+    assert [e.correlation_id for e in entries] == [event.correlationid for event in events]
+    assert [r.correlation_id for r in rows] == [event.correlationid for event in events]
+    assert '"status":"s3"' in entries[3].details and "jo@example.com" not in entries[3].details
+
+
+def test_a_sealer_looks_back_a_bounded_way_and_the_next_ones_first_sweep_seals_an_older_straggler(deals_db):
+    """Rounds must not cost more as the log grows; an entry that commits far behind the head waits for a sweep."""
+    from shared.audit import entry_row
+
+    _, engine = deals_db
+    sealer = AuditChain(engine, ENTRIES, CHAIN, straggler_lookback=3)
+    _write(engine, 2)
+    sealer.seal_all()
+    with engine.begin() as connection:  # ids as a writer far ahead and a writer far behind would get them
+        head_id = connection.execute(sa.select(sa.func.max(ENTRIES.c.id))).scalar_one()
+        connection.execute(ENTRIES.insert(), [{**entry_row(_event("ahead")), "id": head_id + 100}])
+    assert sealer.seal_all() == 1
+    with engine.begin() as connection:
+        connection.execute(ENTRIES.insert(), [{**entry_row(_event("straggler")), "id": head_id + 50}])
+    assert sealer.seal_all() == 0, "50 ids behind the head is past this sealer's lookback of 3"
+    assert verify_chain(engine, ENTRIES, CHAIN).unsealed == 1, "verify counts it meanwhile"
+    assert AuditChain(engine, ENTRIES, CHAIN, straggler_lookback=3).seal_all() == 1, "a new sealer sweeps all once"
+    result = verify_chain(engine, ENTRIES, CHAIN)
+    assert result.intact and result.unsealed == 0
