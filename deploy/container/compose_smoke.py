@@ -199,6 +199,21 @@ def run_scenario() -> None:
     say(f"verdicts back in deals: {first['id']} approved, {second['id']} rejected ({loser.get('reason')})")
 
 
+def workers_ready(processes: list[str]) -> None:
+    """Each worker's own probes (shared/worker_health.py): the image's HEALTHCHECK command (its /healthz), and
+    /readyz, which says its last pass succeeded, asked inside its container as an orchestrator's probe would."""
+    workers = [name for name in processes if name not in {f"{service}-api" for service in PORTS}]
+    readiness = ("import json, os, urllib.request; print(json.load(urllib.request.urlopen("
+                 "f\"http://127.0.0.1:{os.environ['DEALGATE_WORKER_HEALTH_PORT']}/readyz\", timeout=4))['passes'])")
+    passes = {}
+    for name in workers:
+        podman("exec", container(name), "/app/deploy/container/entrypoint.sh", "healthcheck")
+        passes[name] = wait_for(f"{name} /readyz", lambda name=name: podman(  # type: ignore[misc]
+            "exec", container(name), "python", "-c", readiness, check=False).strip() or None, 60)
+    say(f"{len(workers)} workers healthy and ready (passes of their main loops: "
+        + ", ".join(f"{name} {count}" for name, count in passes.items()) + ")")
+
+
 def services_by_kind() -> tuple[list[str], list[str], list[str]]:
     """compose.yaml's services: Kafka, PostgreSQL and Keycloak; the migrations; the APIs and workers."""
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
@@ -259,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{len(running)} containers running: " + ", ".join(line.split()[0].removeprefix(PROJECT + "_")
                                                              for line in running))
         run_scenario()
+        workers_ready(processes)
         outcome = 0
     except (SmokeFailed, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"compose smoke FAILED: {exc}", file=sys.stderr)
