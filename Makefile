@@ -101,7 +101,7 @@ test-e2e: doctor-test install-test kafka-jars keycloak-dist
 	DEALGATE_TEST_BROKERS=$(BROKERS) $(BIN)/python -m pytest --durations=10 --durations-min=1 tests/e2e $(PYTEST_ARGS)
 
 bench: doctor-bench install-bench kafka-jars   ## benchmarks against real stacks; fails if any part fails
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 chaos: doctor-chaos install kafka-jars   ## 10,000 registrations through killed brokers, workers and a PostgreSQL restart
 	$(BIN)/python -m bench.chaos --brokers $(BROKERS) --kafka-security $(KAFKA_SECURITY) $(CHAOS_ARGS)
