@@ -87,6 +87,10 @@ class Settings:
     log_json: bool = True
     relay_doorbell: tuple[str, int] | None = None
     relay_poll_interval_s: float = 0.5
+    # A relay or consumer starts a pass at most this often while work keeps coming, so what arrived meanwhile
+    # shares the pass's transaction, round trips and Kafka requests (like a producer's linger.ms): a pass costs
+    # about the same for one event as for ten. An idle one still answers its first event at once.
+    batch_gather_s: float = 0.02
     # A row the broker refuses this many times moves to outbox_dead (shared/relay.py).
     relay_max_attempts: int = 5
     # Where a worker (relay, consumer, job) answers /healthz, /readyz and /metrics (shared/worker_health.py);
@@ -120,6 +124,7 @@ class Settings:
             relay_doorbell=("127.0.0.1", doorbell_port) if doorbell_port else None,
             relay_poll_interval_s=read_float(env, "DEALGATE_RELAY_POLL_S", 0.5, minimum=0.01),
             relay_max_attempts=read_int(env, "DEALGATE_RELAY_MAX_ATTEMPTS", 5, minimum=1),
+            batch_gather_s=read_float(env, "DEALGATE_BATCH_GATHER_MS", 20.0, minimum=0.0) / 1000,
             worker_health_port=read_int(env, "DEALGATE_WORKER_HEALTH_PORT", 0),
             kafka_max_message_bytes=read_int(env, "DEALGATE_KAFKA_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES,
                                              minimum=1024),

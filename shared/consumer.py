@@ -41,7 +41,7 @@ class EventConsumer:
                  on_applied: Callable[[Message, CloudEvent, bool], None] | None = None,
                  on_dead_letter: Callable[[Message, str], None] | None = None,
                  retry_backoff_s: float = 0.05, after_commit_before_offset: Callable[[], None] | None = None,
-                 batch_size: int = 50, before_batch: BatchPreparation | None = None):
+                 batch_size: int = 50, before_batch: BatchPreparation | None = None, gather_s: float = 0.0):
         self._subscription = subscription
         self._uow_factory = uow_factory
         self._handlers = handlers
@@ -54,6 +54,7 @@ class EventConsumer:
         self._after_commit_before_offset = after_commit_before_offset or (lambda: None)
         self._batch_size = batch_size
         self._before_batch = before_batch
+        self._gather_s = gather_s
 
     def process(self, message: Message) -> None:
         last_error = ""
@@ -190,9 +191,16 @@ class EventConsumer:
 
     def run(self, stop: threading.Event, health: WorkerHealth | None = None) -> None:
         backoff = 0.2
+        busy_since = -float("inf")  # when the last pass that found messages started
         while not stop.is_set():
+            # While messages keep coming, a pass starts at most every gather_s, so those that arrived meanwhile
+            # share its transaction and offset commit (see batch_gather_s); an idle consumer polls at once.
+            if (gather := busy_since + self._gather_s - time.monotonic()) > 0:
+                stop.wait(gather)
+            started = time.monotonic()
             try:
-                self.run_once()
+                if self.run_once():
+                    busy_since = started
                 backoff = 0.2
                 if health is not None:
                     health.passed()

@@ -67,7 +67,7 @@ class OutboxRelay:
                  on_published: Callable[[int], None] | None = None,
                  after_publish_before_mark: Callable[[], None] | None = None,
                  max_attempts: int = 5, lease: str | None = None,
-                 on_dead: Callable[[int], None] | None = None):
+                 on_dead: Callable[[int], None] | None = None, gather_s: float = 0.0):
         self._engine = engine
         self._table = table
         self._dead = dead_table_of(table)
@@ -82,6 +82,7 @@ class OutboxRelay:
         self._last_prune: float | None = None
         self._after_publish_before_mark = after_publish_before_mark or (lambda: None)
         self._max_attempts = max(1, max_attempts)
+        self._gather_s = gather_s
         self._lease_key = advisory_key(f"dealgate-relay:{lease or table.name}") if is_postgres(engine) else None
 
     def publish_pending(self) -> int:
@@ -234,7 +235,12 @@ class OutboxRelay:
 
     def run(self, listener: _Listener, stop: threading.Event, health: WorkerHealth | None = None) -> None:
         backoff = 0.2
+        last_pass = -float("inf")
         while not stop.is_set():
+            # Passes at most every gather_s: commits that ring meanwhile go out together (see batch_gather_s).
+            if (gather := last_pass + self._gather_s - time.monotonic()) > 0:
+                stop.wait(gather)
+            last_pass = time.monotonic()
             try:
                 published = self.drain()
                 backoff = 0.2

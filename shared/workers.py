@@ -85,7 +85,8 @@ def relay_main(settings_class: type[SettingsT], *, build: Callable[[SettingsT], 
                   doorbell_address=settings.relay_doorbell, poll_interval_s=settings.relay_poll_interval_s,
                   faults=settings.faults, max_attempts=settings.relay_max_attempts,
                   retention_s=settings.retention_days * 86400, prune_every_s=settings.retention_interval_s,
-                  health=worker_health(f"{settings.service}-relay", settings.worker_health_port))
+                  health=worker_health(f"{settings.service}-relay", settings.worker_health_port),
+                  gather_s=settings.batch_gather_s)
     except ConfigError as exc:
         sys.exit(f"dealgate {settings.service} relay: {exc}")
 
@@ -130,7 +131,7 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
               doorbell_address: tuple[str, int] | None, poll_interval_s: float,
               stop: threading.Event | None = None, faults: Mapping[str, int] | None = None,
               max_attempts: int = 5, retention_s: float = 7 * 86400.0, prune_every_s: float = 600.0,
-              health: WorkerHealth | None = None) -> None:
+              health: WorkerHealth | None = None, gather_s: float = 0.0) -> None:
     """Publish the outbox until stopped. First, once the broker answers, check that it takes messages as large as
     the publisher may send on the service's topics: ConfigError (one line) if not."""
     stop = stop or stop_on_signals()
@@ -147,7 +148,7 @@ def run_relay(*, service: str, engine: Engine, outbox_table: sa.Table, bus: Bus,
                         after_publish_before_mark=crash_after((faults or {}).get("relay_exit_after_publish"),
                                                               "publish"),
                         max_attempts=max_attempts, lease=service, retention_s=retention_s,
-                        prune_every_s=prune_every_s)
+                        prune_every_s=prune_every_s, gather_s=gather_s)
     listener = UdpDoorbell(doorbell_address).listener() if doorbell_address else _Sleeper(stop)
     log.info("relay.started", doorbell=doorbell_address, max_message_bytes=bus.max_message_bytes,
              max_attempts=max_attempts, replicas="take turns per batch" if is_postgres(engine) else "one (SQLite)")
@@ -173,7 +174,8 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                  dlq_publisher_factory: Callable[[], Publisher] | None = None,
                  faults: Mapping[str, int] | None = None, prepare: Callable[[], object] | None = None,
                  background: tuple[Callable[[threading.Event], None], ...] = (),
-                 before_batch: BatchPreparation | None = None, health: WorkerHealth | None = None) -> None:
+                 before_batch: BatchPreparation | None = None, health: WorkerHealth | None = None,
+                 gather_s: float = 0.0) -> None:
     """Consume until stopped. `prepare` (e.g. rebuilding an in-memory index) runs first, retried until the
     database answers, so a worker started during a database restart waits instead of crashing.
     Each of `background` (e.g. PlannerStatistics.keep_fresh) runs in a daemon thread until the stop."""
@@ -196,7 +198,7 @@ def run_consumer(*, service: str, bus: Bus, topics: list[str], group: str,
                              on_applied=applied, on_dead_letter=dead_lettered,
                              after_commit_before_offset=crash_after(
                                  (faults or {}).get("consumer_exit_after_commit"), "database commit"),
-                             before_batch=before_batch)
+                             before_batch=before_batch, gather_s=gather_s)
     for task in background:
         threading.Thread(target=task, args=(stop,), name=getattr(task, "__name__", "background"),
                          daemon=True).start()

@@ -19,7 +19,8 @@ def main() -> None:
     conflict = bootstrap(settings)
     health = worker_health("conflict-consume", settings.worker_health_port)  # /healthz, /readyz, /metrics
     run_consumer(service="conflict", bus=conflict.bus, topics=list(handlers.CONSUMED_TOPICS),
-                 health=health, group=settings.consumer_group, uow_factory=conflict.uow_factory,
+                 health=health, gather_s=settings.batch_gather_s,
+                 group=settings.consumer_group, uow_factory=conflict.uow_factory,
                  handlers=handlers.consumer_handlers(detector=conflict.detector, rules=conflict.rules),
                  before_batch=handlers.batch_locks(conflict.detector),
                  faults=settings.faults, prepare=lambda: conflict.detector.rebuild(conflict.uow_factory),

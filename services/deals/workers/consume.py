@@ -16,7 +16,8 @@ def main() -> None:
     deals = bootstrap(settings)
     health = worker_health("deals-consume", settings.worker_health_port)  # /healthz, /readyz, /metrics
     run_consumer(service="deals", bus=deals.bus, topics=list(handlers.CONSUMED_TOPICS),
-                 health=health, group=settings.consumer_group, uow_factory=deals.uow_factory,
+                 health=health, gather_s=settings.batch_gather_s,
+                 group=settings.consumer_group, uow_factory=deals.uow_factory,
                  handlers=handlers.consumer_handlers(deals.policy), faults=settings.faults,
                  background=(PlannerStatistics(deals.engine, GROWING_TABLES).keep_fresh,
                              Retention(deals.engine, tables.processed_events, tables.processed_events.c.processed_at,

@@ -25,6 +25,9 @@ log = structlog.get_logger(__name__)
 HANDLED = ("deal.approved", "deal.updated", "deal.rejected", "deal.expired")
 EXPIRING_SCAN_S = 60.0
 BATCH = 20  # deliveries taken per pass
+# Queuing a delivery is off the verdict path and a partner sees it a quarter second later at most, so the
+# consumer lets events gather that long between passes: one transaction and offset commit for many events.
+QUEUE_GATHER_S = 0.25
 
 
 class DeliveryLoop:
@@ -77,7 +80,8 @@ def main() -> None:
     handlers = dict.fromkeys(HANDLED, webhook_handlers.on_deals_event)
     health = worker_health("deals-webhooks", settings.worker_health_port)  # /healthz, /readyz, /metrics
     run_consumer(service="deals-webhooks", bus=deals.bus, topics=[DEALS_REGISTRATIONS],
-                 health=health, group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
+                 health=health, gather_s=max(QUEUE_GATHER_S, settings.batch_gather_s),
+                 group=f"{settings.consumer_group}-webhooks", uow_factory=uow_factory, handlers=handlers,
                  background=(loop.keep_delivering,
                              Retention(deals.engine, webhook_inbox, webhook_inbox.c.processed_at,
                                        keep_s=settings.retention_days * DAY_S,

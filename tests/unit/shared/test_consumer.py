@@ -1,4 +1,6 @@
 import contextlib
+import threading
+import time
 
 from shared.bus import InMemoryBus, OutgoingMessage
 from shared.consumer import MAX_ATTEMPTS, EventConsumer
@@ -170,3 +172,42 @@ def test_a_poll_hands_messages_over_in_the_order_they_arrived_across_partitions(
     partition_0 = [Message("t", 0, 0, "a", b"", [], 5), Message("t", 0, 1, "b", b"", [], 3)]
     partition_1 = [Message("t", 1, 0, "c", b"", [], 4)]
     assert [m.key for m in in_arrival_order([partition_0, partition_1])] == ["c", "a", "b"]
+
+
+class _CountingSubscription:
+    """The in-memory subscription, counting the polls that found messages."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.busy_polls: list[int] = []
+
+    def poll(self, timeout_s: float):
+        messages = self._inner.poll(timeout_s)
+        if messages:
+            self.busy_polls.append(len(messages))
+        return messages
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_while_events_keep_coming_a_pass_starts_at_most_every_gather_interval(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    subscription = _CountingSubscription(bus.subscribe(["topic.a"], "g"))
+    consumer = EventConsumer(subscription=subscription, uow_factory=lambda: ExampleUnitOfWork(engine),
+                             handlers={"thing.happened": record_effect}, dlq_publisher_factory=bus.publisher,
+                             service="test", gather_s=0.2)
+    stop = threading.Event()
+    running = threading.Thread(target=consumer.run, args=(stop,))
+    running.start()
+    for index in range(100):  # an event every 6 ms for 0.6 s
+        _send(bus, CloudEvent(type="thing.happened", source="/t", subject=f"s-{index}", data={}))
+        time.sleep(0.006)
+    time.sleep(0.3)
+    stop.set()
+    running.join(5)
+    assert effect_count(engine) == 100  # nothing waits forever for its pass
+    # Without the interval the consumer would take them one or two at a time; with it, a pass every 0.2 s at most.
+    assert len(subscription.busy_polls) <= 6, subscription.busy_polls
+    assert max(subscription.busy_polls) >= 10
