@@ -25,7 +25,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 5) -> Engine:
+def create_engine(url: str, *, pool_size: int = 5, ping_after_idle_s: float | None = None) -> Engine:
     """An engine whose errors never show the statement's parameters (`hide_parameters`): they are registrations,
     contacts and tokens' partner ids, and a database error's text reaches logs and DLQ headers."""
     url = normalise_url(url)
@@ -36,8 +36,35 @@ def create_engine(url: str, *, pool_size: int = 5) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         _use_wal_and_immediate_transactions(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, pool_recycle=1800,
-                            hide_parameters=True)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, hide_parameters=True)
+    _ping_after_idle(engine, PING_AFTER_IDLE_S if ping_after_idle_s is None else ping_after_idle_s)
+    return engine
+
+
+# A pooled connection that sat idle this long is pinged before use; one used moments ago is not. SQLAlchemy's
+# pool_pre_ping pinged at every checkout: a round trip per transaction on both ends, in every request, relay
+# pass and consumer batch (a tenth of a webhooks consumer's CPU). A connection that dies within the window (the
+# database restarted under a busy process) fails its one statement instead; that error invalidates the whole pool,
+# and every caller treats it as transient: consumers and relays retry, the API answers 503 with Retry-After.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_after_idle(engine: Engine, idle_s: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return  # new, or used moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, this connection is done
+            raise sa.exc.DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("pooled connection failed its ping")
 
 
 def _use_wal_and_immediate_transactions(engine: Engine) -> None:
