@@ -131,14 +131,18 @@ class BlockingLocks:
 
     def __init__(self, connection: Connection):
         self._connection = connection
+        # What this transaction holds already: a batch takes every verdict's keys up front (handlers.batch_locks),
+        # so each verdict's own acquire would only ask PostgreSQL again for locks it has (one round trip each).
+        self._held: set[int] = set()
 
     def acquire(self, keys: Iterable[str]) -> None:
         if self._connection.dialect.name != "postgresql":
             return  # SQLite's BEGIN IMMEDIATE (shared/db.py) already serialises every writer
         # One global order (by number) so that two transactions never wait for each other's next lock.
-        numbers = sorted({lock_number(k) for k in keys})
+        numbers = sorted({lock_number(k) for k in keys} - self._held)
         if numbers:
             self._connection.execute(_ADVISORY_LOCKS, {"numbers": numbers})
+            self._held.update(numbers)
 
 
 _NEWEST_PER_KEY = sa.text(

@@ -14,9 +14,13 @@ from shared.uow import SeenAggregates
 
 
 class TerritoryRepository:
+    """One unit of work's view. `all()` is read once per unit of work (a consumer's batch judges many
+    registrations in one transaction) and forgotten on any write through it, so it always equals the table."""
+
     def __init__(self, connection: Connection, seen: SeenAggregates):
         self._connection = connection
         self._seen = seen
+        self._all: list[Territory] | None = None
 
     def get(self, name: str, *, for_update: bool = False) -> Territory | None:
         query = sa.select(territories.c.document).where(territories.c.name == name)
@@ -29,15 +33,19 @@ class TerritoryRepository:
 
     def all(self) -> list[Territory]:
         """Every territory: a vendor has tens to hundreds, read whole for each verdict's named-account check."""
-        return [Territory.from_dict(d) for d in self._connection.execute(
-            sa.select(territories.c.document).order_by(territories.c.name)).scalars()]
+        if self._all is None:
+            self._all = [Territory.from_dict(d) for d in self._connection.execute(
+                sa.select(territories.c.document).order_by(territories.c.name)).scalars()]
+        return list(self._all)
 
     def add(self, territory: Territory) -> None:
+        self._all = None
         self._seen.add(territory)
         self._connection.execute(territories.insert().values(**_row(territory)))
         self._record_version(territory)
 
     def save(self, territory: Territory) -> None:
+        self._all = None
         self._seen.add(territory)
         self._connection.execute(territories.update().where(territories.c.name == territory.name)
                                  .values(**_row(territory)))
@@ -61,13 +69,18 @@ def _row(territory: Territory) -> dict[str, Any]:
 
 
 class PartnerDirectory:
-    """The partners deals has profiles for: ids (territory owners) and the countries each may sell in."""
+    """The partners deals has profiles for: ids (territory owners) and the countries each may sell in.
+
+    A profile read is kept for the rest of the unit of work (a batch judges many registrations of few partners)
+    and forgotten when one is written through it."""
 
     def __init__(self, connection: Connection):
         self._connection = connection
+        self._profiles: dict[str, dict[str, Any] | None] = {}
 
     def upsert(self, profile: dict[str, Any]) -> None:
         """Keep the newest version; an older event arriving late changes nothing."""
+        self._profiles.pop(profile["partner_id"], None)
         p = partner_profiles.c
         current = self._connection.execute(sa.select(p.version).where(p.partner_id == profile["partner_id"])
                                            ).scalar_one_or_none()
@@ -79,8 +92,11 @@ class PartnerDirectory:
                                      .values(**row))
 
     def get(self, partner_id: str) -> dict[str, Any] | None:
-        return self._connection.execute(sa.select(partner_profiles.c.document)
-                                        .where(partner_profiles.c.partner_id == partner_id)).scalar_one_or_none()
+        if partner_id not in self._profiles:
+            self._profiles[partner_id] = self._connection.execute(
+                sa.select(partner_profiles.c.document)
+                .where(partner_profiles.c.partner_id == partner_id)).scalar_one_or_none()
+        return self._profiles[partner_id]
 
     def ids(self) -> set[str]:
         return set(self._connection.execute(sa.select(partner_profiles.c.partner_id)).scalars())
