@@ -10,7 +10,8 @@ registered before, from another partner, so both verdict kinds (cleared, and a c
 - Ramp: the submission rate steps up by `--factor` every `--step-s` seconds. A step passes when its
   registrations' verdict p99 is at most 500 ms and the backlog (registrations accepted but not yet judged) did
   not grow over the step. `pipeline_capacity_rps` is the highest passing rate below the first failing one
-  (one failure may be noise: the ramp goes on after the backlog drained and stops at the second).
+  (one failure may be noise: the same rate runs again once every stage has drained; after the second failure
+  one last step runs halfway, geometrically, between the last passing rate and the failing one).
 - Half capacity: 60 s at pipeline_capacity_rps / 2: `verdict_p50_ms`, `verdict_p99_ms`.
 - Drain: the conflict and deals consumers are stopped, `--drain` registrations are accepted as fast as the API
   takes them (deals' relay publishes them meanwhile), then the consumers start again: `drain_rps` is the
@@ -208,6 +209,7 @@ def ramp(submitter: Submitter, *, start: float, factor: float, step_s: float, li
     capacity = 0.0
     failures = 0
     rate = start
+    refining = False
     while rate <= limit:
         samples: list[tuple[float, int]] = []
         step_started = time.monotonic()
@@ -232,13 +234,21 @@ def ramp(submitter: Submitter, *, start: float, factor: float, step_s: float, li
                       "backlog_end": samples[-1][1] if samples else None, "backlog": samples, "passed": passed})
         progress(f"  {rate:.0f}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms, backlog {growth:+.1f}/s, "
                  f"{'passed' if passed else 'FAILED'}")
+        if refining:  # the one step between the last pass and the failures: the ramp ends with it
+            capacity = max(capacity, rate) if passed else capacity
+            break
         if passed:
             capacity = max(capacity, rate)
         else:
             failures += 1
+            settle(submitter)  # the next step starts from a clean slate, not the failed step's backlog
             if failures >= 2:
-                break
-            wait_until(lambda: submitter.backlog() == 0, 120, interval_s=0.5)  # start the retry from a clean slate
+                if not capacity:
+                    break
+                # Once more halfway (geometrically) between the last passing rate and the failing one, so the
+                # figure is not a whole factor below what the pipeline holds.
+                refining, rate = True, (capacity * rate) ** 0.5
+                continue
             continue  # once more at the same rate: one failing step may be the neighbours' load
         rate *= factor
     return {"pipeline_capacity_rps": round(capacity, 1), "pipeline_ramp": steps,
@@ -254,6 +264,17 @@ def _backlog_growth(samples: list[tuple[float, int]]) -> float:
     mean_b = sum(b for _, b in half) / len(half)
     spread = sum((t - mean_t) ** 2 for t, _ in half)
     return sum((t - mean_t) * (b - mean_b) for t, b in half) / spread if spread else 0.0
+
+
+def settle(submitter: Submitter, *, timeout_s: float = 300) -> None:
+    """Wait until every registration is judged and deals' outbox is published, then a few seconds more: a
+    failed ramp step leaves work in every stage (relays, consumers, webhooks), which would otherwise count
+    against the next measurement."""
+    progress("settling: waiting for every stage's backlog to drain ...")
+    if not wait_until(lambda: submitter.backlog() == 0 and submitter.unpublished() == 0, timeout_s, interval_s=0.5):
+        raise RuntimeError(f"the pipeline did not drain within {timeout_s:.0f} s ({submitter.backlog():,} "
+                           f"registrations unjudged, {submitter.unpublished():,} events unpublished)")
+    time.sleep(5)
 
 
 def steady(submitter: Submitter, *, rate: float, seconds: float) -> dict:
@@ -316,7 +337,7 @@ def main() -> None:
             result = ramp(submitter, start=args.start, factor=args.factor, step_s=args.step_s, limit=args.limit)
             if not result["pipeline_capacity_rps"]:
                 raise RuntimeError(f"no step of the ramp passed, not even {args.start:.0f}/s")
-            wait_until(lambda: submitter.backlog() == 0, 120, interval_s=0.5)
+            settle(submitter)
             result.update(steady(submitter, rate=result["pipeline_capacity_rps"] / 2, seconds=args.steady_s))
             if args.drain:
                 result.update(drain(stack, submitter, count=args.drain))

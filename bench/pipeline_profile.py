@@ -134,6 +134,28 @@ def top_statements(database_urls: dict[str, str], registrations: int, limit: int
     return sorted(rows, key=lambda row: -row["ms_per_registration"])[:limit]
 
 
+def round_trips(database_urls: dict[str, str], registrations: int) -> dict[str, dict]:
+    """Per service: statements (every call pg_stat_statements saw, BEGIN and COMMIT included) and the busiest
+    statements by calls, per registration. Round trips cost CPU on both ends whatever each statement does."""
+    found: dict[str, dict] = {}
+    for service, url in database_urls.items():
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(sa.text(
+                    "SELECT query, calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                    " WHERE d.datname = current_database() ORDER BY calls DESC")).all()
+        except sa.exc.DBAPIError:
+            continue
+        finally:
+            engine.dispose()
+        found[service] = {
+            "statements_per_registration": round(sum(r.calls for r in rows) / registrations, 2),
+            "busiest": [{"calls_per_registration": round(r.calls / registrations, 2),
+                         "query": " ".join(r.query.split())[:100]} for r in rows[:15]]}
+    return found
+
+
 def reset_statements(database_urls: dict[str, str]) -> None:
     for url in database_urls.values():
         engine = sa.create_engine(url)
@@ -238,6 +260,7 @@ def main() -> None:
                 "cpu_ms_per_registration": dict(sorted(per_registration.items(), key=lambda kv: -kv[1])),
                 "cpu_ms_per_registration_total": round(sum(per_registration.values()), 2),
                 "statements": top_statements(urls, registrations),
+                "round_trips": round_trips(urls, registrations),
                 "functions": {name: summarise_pyspy(out) for name, _, out in spies},
             }
     finally:
