@@ -1,6 +1,6 @@
 """The verdict pipeline under load: capacity ramp, latency at half capacity, bulk drain (one stack, one run).
 
-    python -m bench.pipeline [--start 5] [--step-s 20] [--factor 1.25] [--drain 100000] [--json PATH]
+    python -m bench.pipeline [--start 5] [--step-s 20] [--factor 1.25] [--drain 100000] [--gather-ms MS] [--json PATH]
 
 Every figure is read from deals' own database: a registration's `submitted_at` (set just before the 201) and the
 time of its first history entry after "submitted" (written when deals applied the verdict), so the load
@@ -325,10 +325,14 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=600)
     parser.add_argument("--steady-s", type=float, default=60)
     parser.add_argument("--drain", type=int, default=100_000)
+    parser.add_argument("--gather-ms", type=float, help="DEALGATE_BATCH_GATHER_MS for the stack (default: its own)")
     parser.add_argument("--json")
     args = parser.parse_args()
     # The per-partner request limit would throttle the generator, not the pipeline.
-    with postgres_stack(extra_env={"DEALS_RATE_LIMIT_PER_MINUTE": "0"}) as stack:
+    env = {"DEALS_RATE_LIMIT_PER_MINUTE": "0"}
+    if args.gather_ms is not None:
+        env["DEALGATE_BATCH_GATHER_MS"] = str(args.gather_ms)
+    with postgres_stack(extra_env=env) as stack:
         submitter = Submitter(stack)
         try:
             submitter.prepare()

@@ -389,7 +389,6 @@ class KafkaSubscription:
         # Consumers of one service share its group, and the broker spreads the partitions across them; each says
         # what it got after every rebalance (the e2e race test reads these lines).
         self._consumer.subscribe(topics=list(topics), listener=_assignment_logger(group))
-        self._uncommitted: dict[Any, Any] = {}  # partition -> offset sent with commit_async, not yet confirmed
 
     def poll(self, timeout_s: float) -> list[Message]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
@@ -400,23 +399,14 @@ class KafkaSubscription:
             for records in batches.values()])
 
     def commit_many(self, messages: Sequence[Message]) -> None:
-        """Commit asynchronously: every message's database transaction has committed already, so a commit that
-        never lands (a crash, a rebalance) only means redelivery, which the inbox absorbs. Waiting for the
-        coordinator's answer cost each consumer pass a round trip (an eighth of a consumer's CPU at 20/s)."""
+        """Synchronous on purpose. With commit_async (kafka-python 3.0.12), a commit that failed while the group
+        coordinator's broker was killed left a consumer looking for the coordinator for minutes, its network thread
+        spinning, and its partitions unread (the three-broker chaos test of stop 12)."""
         from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
-        offsets = {TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.offset + 1, "", -1) for m in messages}
-        self._uncommitted.update(offsets)
-        self._consumer.commit_async(offsets, callback=self._committed)
-
-    def _committed(self, offsets: Any, response: Any) -> None:
-        if isinstance(response, Exception):
-            log.info("consumer.offset_commit_failed", error=str(response)[:300], partitions=len(offsets))
-            return
-        for partition, offset in offsets.items():
-            if self._uncommitted.get(partition) == offset:
-                del self._uncommitted[partition]
+        self._consumer.commit({TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.offset + 1, "", -1)
+                               for m in messages})
 
     def seek_back(self, message: Message) -> None:
         """Make the next poll return `message` again (used when a batch is abandoned half-way)."""
@@ -425,9 +415,6 @@ class KafkaSubscription:
         self._consumer.seek(TopicPartition(message.topic, message.partition), message.offset)
 
     def close(self) -> None:
-        if self._uncommitted:  # a clean stop leaves nothing to redeliver (best effort: redelivery is harmless)
-            with contextlib.suppress(Exception):
-                self._consumer.commit(dict(self._uncommitted))
         self._consumer.close(autocommit=False)
 
 
