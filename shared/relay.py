@@ -235,14 +235,17 @@ class OutboxRelay:
 
     def run(self, listener: _Listener, stop: threading.Event, health: WorkerHealth | None = None) -> None:
         backoff = 0.2
-        last_pass = -float("inf")
+        busy_since = -float("inf")  # when the last pass that published something started
         while not stop.is_set():
-            # Passes at most every gather_s: commits that ring meanwhile go out together (see batch_gather_s).
-            if (gather := last_pass + self._gather_s - time.monotonic()) > 0:
+            # While rows keep coming, a pass starts at most every gather_s: commits that ring meanwhile go out
+            # together (see batch_gather_s). After an idle pass the next ring is answered at once.
+            if (gather := busy_since + self._gather_s - time.monotonic()) > 0:
                 stop.wait(gather)
-            last_pass = time.monotonic()
+            started = time.monotonic()
             try:
                 published = self.drain()
+                if published:
+                    busy_since = started
                 backoff = 0.2
                 if published:
                     log.debug("outbox.published", count=published)

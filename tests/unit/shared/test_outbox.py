@@ -83,6 +83,49 @@ def test_a_commit_rings_the_doorbell_and_the_relay_publishes_within_milliseconds
     assert elapsed < 1.0
 
 
+class _CountingPublisher:
+    """The in-memory publisher, counting the publish calls (one per relay pass that found rows)."""
+
+    def __init__(self, bus, calls):
+        self._inner = bus.publisher()
+        self._calls = calls
+
+    def publish(self, messages):
+        self._calls.append(len(messages))
+        self._inner.publish(messages)
+
+    def close(self):
+        self._inner.close()
+
+
+def test_while_commits_keep_ringing_a_relay_pass_starts_at_most_every_gather_interval(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db'}")
+    bus = InMemoryBus()
+    doorbell = ThreadDoorbell()
+    calls: list[int] = []
+    relay = OutboxRelay(engine, outbox, lambda: _CountingPublisher(bus, calls), poll_interval_s=30.0, gather_s=0.2)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(doorbell.listener(), stop), daemon=True)
+    thread.start()
+    time.sleep(0.1)
+    for index in range(60):  # a commit (and its ring) every 10 ms for 0.6 s
+        with ExampleUnitOfWork(engine, doorbell=doorbell) as uow:
+            uow.record("topic.a", _event(f"g-{index}"))
+            uow.commit()
+        time.sleep(0.01)
+    deadline = time.monotonic() + 5
+    while len(bus.messages("topic.a")) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    doorbell.ring()
+    thread.join(5)
+    assert len(bus.messages("topic.a")) == 60
+    assert calls[0] == 1, "the first ring after an idle spell is answered at once, alone"
+    # Without the interval the relay would publish one or two rows a pass; with it, a pass every 0.2 s at most.
+    assert len(calls) <= 6, calls
+    assert max(calls) >= 10
+
+
 def _commit(engine, subjects, topic="topic.a"):
     for subject in subjects:
         with ExampleUnitOfWork(engine) as uow:
