@@ -218,9 +218,9 @@ class AuditChain:
                     links.append({"seq": seq, "entry_id": entry.id, "prev_hash": prev_hash, "hash": digest,
                                   "sealed_at": now})
                     prev_hash = digest
-                # One statement for the whole round (a VALUES list), not one per link: the sealer runs beside
-                # the relay, and a round seals every entry of the last second.
-                connection.execute(chain.insert().values(links))
+                # An executemany, which SQLAlchemy sends as multi-row INSERTs (insertmanyvalues) from one cached
+                # compilation: a VALUES list built per round compiled anew each time, a fifth of the relay's CPU.
+                connection.execute(chain.insert(), links)
                 return len(links)
         except sa.exc.IntegrityError:  # SQLite has no advisory lock: two sealers raced for a sequence number
             return 0

@@ -78,6 +78,9 @@ def _endpoint(row: Any) -> dict[str, Any]:
 class WebhookRepository:
     def __init__(self, connection: Connection):
         self._connection = connection
+        # Each partner's endpoints as this transaction read them: the webhook consumer's batch asks once per
+        # event, and most events of a batch come from a few partners. Any write here forgets them.
+        self._endpoints_of: dict[str, list[dict[str, Any]]] = {}
 
     # -- endpoints --
 
@@ -88,6 +91,7 @@ class WebhookRepository:
 
     def add_endpoint(self, *, partner_id: str, url: str, events: list[str], secret: str,
                      now: dt.datetime) -> dict[str, Any]:
+        self._endpoints_of.clear()
         row = dict(id=str(uuid.uuid4()), partner_id=partner_id, url=url, events=sorted(set(events)), secret=secret,
                    previous_secret=None, previous_secret_until=None, enabled=True, disabled_reason=None,
                    disabled_at=None, failing_since=None, created_at=now, updated_at=now)
@@ -105,10 +109,12 @@ class WebhookRepository:
         return _endpoint(row) if row else None
 
     def endpoints(self, partner_id: str) -> list[dict[str, Any]]:
-        rows = self._connection.execute(
-            sa.select(webhook_endpoints).where(webhook_endpoints.c.partner_id == partner_id)
-            .order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id))
-        return [_endpoint(row) for row in rows]
+        if partner_id not in self._endpoints_of:
+            rows = self._connection.execute(
+                sa.select(webhook_endpoints).where(webhook_endpoints.c.partner_id == partner_id)
+                .order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id))
+            self._endpoints_of[partner_id] = [_endpoint(row) for row in rows]
+        return [dict(endpoint) for endpoint in self._endpoints_of[partner_id]]
 
     def subscribed(self, partner_id: str, event_type: str) -> list[dict[str, Any]]:
         """The partner's enabled endpoints that asked for this event type."""
@@ -120,10 +126,12 @@ class WebhookRepository:
         return {row.partner_id for row in rows if event_type in row.events}
 
     def update_endpoint(self, endpoint_id: str, **values: Any) -> None:
+        self._endpoints_of.clear()
         self._connection.execute(webhook_endpoints.update().where(webhook_endpoints.c.id == endpoint_id)
                                  .values(**values))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
+        self._endpoints_of.clear()
         # In order, without relying on ON DELETE CASCADE (SQLite enforces it only when told to).
         deliveries = sa.select(webhook_deliveries.c.id).where(webhook_deliveries.c.endpoint_id == endpoint_id)
         self._connection.execute(webhook_attempts.delete().where(webhook_attempts.c.delivery_id.in_(deliveries)))

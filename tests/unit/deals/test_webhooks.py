@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from services.deals import webhook_handlers
 from services.deals.app import create_app
@@ -331,6 +332,20 @@ def test_status_changes_become_signed_messages_for_subscribed_endpoints_only(eng
     assert webhooks.verify(wanted["secret"], headers, sent_body, now=int(clock.now.timestamp()))
     done = deliveries(engine, wanted["id"])[0]
     assert done["status"] == "succeeded" and [a["response_status"] for a in done["attempts"]] == [204]
+
+
+def test_one_transaction_reads_a_partners_endpoints_once_and_sees_its_own_changes(engine):
+    partner = unique("p")
+    endpoint = add_endpoint(engine, partner, events=["deal.approved"])
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with WebhooksUnitOfWork(engine) as uow:
+        for _ in range(5):  # a consumer batch: one event after another for the same partner
+            assert [e["id"] for e in uow.webhooks.subscribed(partner, "deal.approved")] == [endpoint["id"]]
+        assert sum("FROM webhook_endpoints" in s for s in statements) == 1
+        uow.webhooks.update_endpoint(endpoint["id"], enabled=False)
+        assert uow.webhooks.subscribed(partner, "deal.approved") == []
+        uow.commit()
 
 
 def test_in_conflict_is_one_message_per_case_however_often_the_registration_is_updated(engine):
