@@ -1,4 +1,5 @@
 """Where the CPU goes per registration: python -m bench.pipeline_profile [--rate 40] [--seconds 30] [--pyspy]
+[--gather-ms MS]
 
 Submits registrations at a steady rate to a private PostgreSQL stack and reads, from /proc, the CPU time each
 process of the stack spent meanwhile (the API with its gunicorn workers, each relay and consumer, Kafka, and the
@@ -222,6 +223,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--pyspy", action="store_true")
+    parser.add_argument("--gather-ms", type=float, help="DEALGATE_BATCH_GATHER_MS for the stack (default: its own)")
     parser.add_argument("--json")
     args = parser.parse_args()
     from deploy.postgres import LocalPostgres
@@ -232,7 +234,11 @@ def main() -> None:
     try:
         if not enable_pg_stat_statements(cluster.url()):
             cluster.restart()
-        with postgres_stack() as stack:
+        # As in bench.pipeline: the per-partner request limit would throttle the generator, not the pipeline.
+        env = {"DEALS_RATE_LIMIT_PER_MINUTE": "0"}
+        if args.gather_ms is not None:
+            env["DEALGATE_BATCH_GATHER_MS"] = str(args.gather_ms)
+        with postgres_stack(extra_env=env) as stack:
             urls = {s: stack.extra_env[f"{s.upper()}_DATABASE_URL"] for s in ("catalog", "deals", "conflict")}
             submitter = Submitter(stack)
             submitter.prepare()
