@@ -84,21 +84,23 @@ class OutboxRelay:
         self._max_attempts = max(1, max_attempts)
         self._gather_s = gather_s
         self._lease_key = advisory_key(f"dealgate-relay:{lease or table.name}") if is_postgres(engine) else None
+        # Every pass runs these two: built once, since building a statement costs more client CPU than running it.
+        t = table
+        self._pending = (sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.event_type, t.c.payload,
+                                   t.c.correlation_id, t.c.created_at, t.c.attempts)
+                         .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(batch_size))
+        self._mark_published = (t.update().where(t.c.id.in_(sa.bindparam("published", expanding=True)))
+                                .values(published_at=sa.bindparam("now")))
 
     def publish_pending(self) -> int:
         """Publish one batch; returns how many rows left the outbox (published, or moved to outbox_dead).
 
         0 when the outbox is drained, or while another relay's batch did not end within LEASE_WAIT_S.
         """
-        t = self._table
         with self._engine.connect() as connection:
             if self._lease_key is not None and not self._take_turn(connection):
                 return 0
-            rows = connection.execute(
-                sa.select(t.c.id, t.c.event_id, t.c.topic, t.c.message_key, t.c.event_type, t.c.payload,
-                          t.c.correlation_id, t.c.created_at, t.c.attempts)
-                .where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
-            ).all()
+            rows = connection.execute(self._pending).all()
             if self._lease_key is None or not rows:
                 # SQLite: no transaction stays open while the broker is waited for (it would hold the API's writers)
                 connection.rollback()
@@ -195,7 +197,7 @@ class OutboxRelay:
         t = self._table
         now = utcnow()
         if published:
-            connection.execute(t.update().where(t.c.id.in_(published)).values(published_at=now))
+            connection.execute(self._mark_published, {"published": published, "now": now})
         dead: set[int] = set()
         for row in rows:
             if row.id not in refused:

@@ -24,8 +24,7 @@ class TrackedRegistrationRepository:
         self._seen = seen
 
     def get(self, deal_id: str) -> TrackedRegistration | None:
-        document = self._connection.execute(
-            sa.select(registrations.c.document).where(registrations.c.deal_id == deal_id)).scalar_one_or_none()
+        document = self._connection.execute(_REGISTRATION, {"match_deal_id": deal_id}).scalar_one_or_none()
         if not document:
             return None
         registration = TrackedRegistration(**document)
@@ -72,8 +71,8 @@ class TrackedRegistrationRepository:
 
     def save(self, registration: TrackedRegistration) -> None:
         self._seen.add(registration)
-        self._connection.execute(registrations.update().where(registrations.c.deal_id == registration.deal_id)
-                                 .values(**_registration_row(registration)))
+        self._connection.execute(_SAVE_REGISTRATION,
+                                 {"match_deal_id": registration.deal_id, **_registration_row(registration)})
 
     def set_status(self, deal_id: str, status: str) -> tuple[bool, str | None] | None:
         """Record a tracked registration's new status without reading it first: one UPDATE in the usual case.
@@ -166,6 +165,13 @@ _SET_STATUS = {
         "UPDATE registrations SET status = :status, document = json_set(document, '$.status', :status)"
         " WHERE deal_id = :deal_id AND status <> :status RETURNING case_id"),
 }
+# The per-event statements, built once: building a statement costs more client CPU than executing it (about
+# 120 of 290 us a SELECT on the bench machine); the UPDATEs take their SET columns from the parameters' keys.
+_REGISTRATION = sa.select(registrations.c.document).where(registrations.c.deal_id == sa.bindparam("match_deal_id"))
+_SAVE_REGISTRATION = registrations.update().where(registrations.c.deal_id == sa.bindparam("match_deal_id"))
+_CASE = sa.select(cases.c.document).where(cases.c.id == sa.bindparam("match_id"))
+_CASE_FOR_UPDATE = _CASE.with_for_update()
+_SAVE_CASE = cases.update().where(cases.c.id == sa.bindparam("match_id"))
 _ADVISORY_LOCKS = sa.text("SELECT pg_advisory_xact_lock(n) FROM unnest(CAST(:numbers AS bigint[])) AS n")
 
 
@@ -182,10 +188,8 @@ class CaseRepository:
         self._seen = seen
 
     def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
-        query = sa.select(cases.c.document).where(cases.c.id == case_id)
-        if for_update:
-            query = query.with_for_update()
-        document = self._connection.execute(query).scalar_one_or_none()
+        query = _CASE_FOR_UPDATE if for_update else _CASE
+        document = self._connection.execute(query, {"match_id": case_id}).scalar_one_or_none()
         if not document:
             return None
         case = Case.from_dict(document)
@@ -198,7 +202,7 @@ class CaseRepository:
 
     def save(self, case: Case) -> None:
         self._seen.add(case)
-        self._connection.execute(cases.update().where(cases.c.id == case.id).values(**_case_row(case)))
+        self._connection.execute(_SAVE_CASE, {"match_id": case.id, **_case_row(case)})
 
     def list(self, *, queue: str | None, statuses: Iterable[str] = (), limit: int,
              after: tuple[dt.datetime, str] | None = None) -> builtins.list[Case]:

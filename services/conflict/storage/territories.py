@@ -12,6 +12,11 @@ from services.conflict.storage.tables import lead_board, partner_profiles, terri
 from shared.clock import parse_iso
 from shared.uow import SeenAggregates
 
+# Read for every verdict: built once (see services/conflict/storage/repository.py).
+_ALL_TERRITORIES = sa.select(territories.c.document).order_by(territories.c.name)
+_PARTNER_PROFILE = sa.select(partner_profiles.c.document).where(
+    partner_profiles.c.partner_id == sa.bindparam("match_partner_id"))
+
 
 class TerritoryRepository:
     """One unit of work's view. `all()` is read once per unit of work (a consumer's batch judges many
@@ -34,8 +39,7 @@ class TerritoryRepository:
     def all(self) -> list[Territory]:
         """Every territory: a vendor has tens to hundreds, read whole for each verdict's named-account check."""
         if self._all is None:
-            self._all = [Territory.from_dict(d) for d in self._connection.execute(
-                sa.select(territories.c.document).order_by(territories.c.name)).scalars()]
+            self._all = [Territory.from_dict(d) for d in self._connection.execute(_ALL_TERRITORIES).scalars()]
         return list(self._all)
 
     def add(self, territory: Territory) -> None:
@@ -94,8 +98,7 @@ class PartnerDirectory:
     def get(self, partner_id: str) -> dict[str, Any] | None:
         if partner_id not in self._profiles:
             self._profiles[partner_id] = self._connection.execute(
-                sa.select(partner_profiles.c.document)
-                .where(partner_profiles.c.partner_id == partner_id)).scalar_one_or_none()
+                _PARTNER_PROFILE, {"match_partner_id": partner_id}).scalar_one_or_none()
         return self._profiles[partner_id]
 
     def ids(self) -> set[str]:
