@@ -246,10 +246,9 @@ class OutboxRelay:
             started = time.monotonic()
             try:
                 published = self.drain()
-                if published:
-                    busy_since = started
                 backoff = 0.2
                 if published:
+                    busy_since = started
                     log.debug("outbox.published", count=published)
                 if self._last_prune is None or time.monotonic() - self._last_prune > self._prune_every_s:
                     self.prune()
